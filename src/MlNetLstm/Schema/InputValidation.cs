@@ -1,0 +1,134 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MlNetLstm.Schema;
+
+/// <summary>
+/// Checks options and input columns before any work starts. Schema problems throw
+/// <see cref="ArgumentOutOfRangeException"/> naming the column and what was expected.
+/// </summary>
+internal static class InputValidation
+{
+    private const string InputSchema = "inputSchema";
+
+    public static void CheckOptions(LstmClassifierOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        CheckName(options.LabelColumnName, nameof(options.LabelColumnName));
+        CheckName(options.FeatureColumnName, nameof(options.FeatureColumnName));
+        CheckName(options.ScoreColumnName, nameof(options.ScoreColumnName));
+        CheckName(options.PredictedLabelColumnName, nameof(options.PredictedLabelColumnName));
+        if (options.ScoreColumnName == options.PredictedLabelColumnName)
+            throw new ArgumentException(
+                $"ScoreColumnName and PredictedLabelColumnName must differ (both are '{options.ScoreColumnName}').",
+                nameof(options.PredictedLabelColumnName));
+        Positive(options.SequenceLength, nameof(options.SequenceLength));
+        Positive(options.HiddenSize, nameof(options.HiddenSize));
+        Positive(options.NumberOfLayers, nameof(options.NumberOfLayers));
+        Positive(options.BatchSize, nameof(options.BatchSize));
+        Positive(options.TrainingSamples, nameof(options.TrainingSamples));
+        Positive(options.DisplayStep, nameof(options.DisplayStep));
+        if (!(options.LearningRate > 0) || double.IsInfinity(options.LearningRate))
+            throw new ArgumentOutOfRangeException(nameof(options.LearningRate), options.LearningRate,
+                "LearningRate must be a positive finite number.");
+        if (!(options.Dropout >= 0 && options.Dropout < 1))
+            throw new ArgumentOutOfRangeException(nameof(options.Dropout), options.Dropout,
+                "Dropout must be in [0, 1).");
+        if (!double.IsFinite(options.ForgetBias))
+            throw new ArgumentOutOfRangeException(nameof(options.ForgetBias), options.ForgetBias,
+                "ForgetBias must be a finite number.");
+        if (options.TrainingSamples / options.BatchSize >= int.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(options.TrainingSamples), options.TrainingSamples,
+                "TrainingSamples / BatchSize must be below int.MaxValue batches.");
+    }
+
+    /// <summary>The label column and its class count; it must be a key type with at least two keys.</summary>
+    /// <param name="schema">The data's schema.</param>
+    /// <param name="name">The label column's name.</param>
+    /// <param name="parameter">What the data was passed as, named in the exception.</param>
+    public static (DataViewSchema.Column Column, int ClassCount) CheckLabel(DataViewSchema schema, string name, string parameter = InputSchema)
+    {
+        var column = Find(schema, name, "label", "a key type (use MapValueToKey)", parameter);
+        if (column.Type is not KeyDataViewType key)
+            throw Mismatch("label", name, "a key type (use MapValueToKey)", column.Type, parameter);
+        if (key.Count < 2 || key.Count > int.MaxValue)
+            throw new ArgumentOutOfRangeException(parameter,
+                $"Label column '{name}' has {key.Count} classes: at least 2 are needed to train a classifier.");
+        return (column, (int)key.Count);
+    }
+
+    /// <summary>The features column and its length: a known-size float vector cut into equal steps.</summary>
+    public static (DataViewSchema.Column Column, int Length) CheckFeatures(
+        DataViewSchema schema, string name, int sequenceLength, int? trainedLength = null, string parameter = InputSchema)
+    {
+        string expected = trainedLength is int n ? $"a vector of {n} Single values" : "a known-size vector of Single";
+        var column = Find(schema, name, "feature", expected, parameter);
+        if (column.Type is not VectorDataViewType vector || vector.ItemType != NumberDataViewType.Single || !vector.IsKnownSize)
+            throw Mismatch("feature", name, expected, column.Type, parameter);
+        if (trainedLength is int length && vector.Size != length)
+            throw Mismatch("feature", name, expected, column.Type, parameter);
+        if (vector.Size % sequenceLength != 0)
+            throw new ArgumentOutOfRangeException(parameter,
+                $"Feature column '{name}' has {vector.Size} values, which is not a multiple of SequenceLength {sequenceLength}.");
+        return (column, vector.Size);
+    }
+
+    /// <summary>The same checks on the schema shape an estimator sees (sizes are unknown there).</summary>
+    public static SchemaShape.Column CheckLabel(SchemaShape shape, string name)
+    {
+        if (!TryFind(shape, name, out var column))
+            throw Missing("label", name, "a key type (use MapValueToKey)");
+        if (!column.IsKey || column.Kind != SchemaShape.Column.VectorKind.Scalar)
+            throw new ArgumentOutOfRangeException(InputSchema,
+                $"Label column '{name}' must be a key type (use MapValueToKey), but is {Describe(column)}.");
+        return column;
+    }
+
+    public static void CheckFeatures(SchemaShape shape, string name)
+    {
+        if (!TryFind(shape, name, out var column))
+            throw Missing("feature", name, "a known-size vector of Single");
+        if (column.Kind != SchemaShape.Column.VectorKind.Vector || column.ItemType != NumberDataViewType.Single || column.IsKey)
+            throw new ArgumentOutOfRangeException(InputSchema,
+                $"Feature column '{name}' must be a known-size vector of Single, but is {Describe(column)}.");
+    }
+
+    /// <summary>The last column of that name, as SchemaShape's own (internal) lookup does.</summary>
+    public static bool TryFind(SchemaShape shape, string name, out SchemaShape.Column column)
+    {
+        column = shape.LastOrDefault(c => c.Name == name);
+        return column.Name == name;
+    }
+
+    private static DataViewSchema.Column Find(DataViewSchema schema, string name, string role, string expected, string parameter) =>
+        schema.GetColumnOrNull(name) is { IsHidden: false } column ? column : throw Missing(role, name, expected, parameter);
+
+    private static ArgumentOutOfRangeException Missing(string role, string name, string expected, string parameter = InputSchema) =>
+        new(parameter, $"The input has no {role} column '{name}' (expected {expected}).");
+
+    private static ArgumentOutOfRangeException Mismatch(string role, string name, string expected, DataViewType actual, string parameter) =>
+        new(parameter, $"The {role} column '{name}' must be {expected}, but is {actual}.");
+
+    private static string Describe(SchemaShape.Column column)
+    {
+        string item = column.IsKey ? $"Key<{column.ItemType}>" : $"{column.ItemType}";
+        return column.Kind switch
+        {
+            SchemaShape.Column.VectorKind.Scalar => item,
+            SchemaShape.Column.VectorKind.Vector => $"Vector<{item}>",
+            _ => $"a variable-length Vector<{item}>",
+        };
+    }
+
+    private static void CheckName(string? name, string option)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+            throw new ArgumentException($"{option} must name a column.", option);
+    }
+
+    private static void Positive(long value, string option)
+    {
+        if (value <= 0)
+            throw new ArgumentOutOfRangeException(option, value, $"{option} must be positive.");
+    }
+}

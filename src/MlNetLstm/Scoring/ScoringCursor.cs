@@ -1,0 +1,152 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MlNetLstm.Scoring;
+
+/// <summary>
+/// Reads up to <see cref="BatchRows"/> input rows ahead, scores them in one forward pass, then serves
+/// them one at a time. Pass-through columns are buffered for the batch; when neither scored column is
+/// asked for, rows go straight through without buffering.
+/// </summary>
+internal sealed class ScoringCursor : DataViewRowCursor
+{
+    public const int BatchRows = 256;
+
+    private readonly ScoredDataView parent;
+    private readonly DataViewRowCursor input;
+    private readonly bool[] active;
+    private readonly bool scoring;
+
+    private readonly BufferedColumn?[] buffered;
+    private readonly ValueGetter<DataViewRowId> inputId = null!;
+    private readonly DataViewRowId[] ids = null!;
+    private readonly ValueGetter<VBuffer<float>> inputFeatures = null!;
+    private VBuffer<float> featureRow;
+    private readonly float[] features = null!;
+    private readonly float[] probabilities = null!;
+    private readonly uint[] predictedKeys = null!;
+    private readonly long[] predictedIndices = null!;
+
+    private int rowsInBatch;
+    private int slot = -1;
+    private long position = -1;
+
+    public ScoringCursor(ScoredDataView parent, DataViewRowCursor input, bool[] active)
+    {
+        this.parent = parent;
+        this.input = input;
+        this.active = active;
+        var columns = parent.Columns;
+        scoring = active[columns.ScoreIndex] || active[columns.PredictedLabelIndex];
+        buffered = new BufferedColumn?[input.Schema.Count];
+        if (!scoring)
+            return;
+
+        foreach (var column in input.Schema)
+        {
+            if (active[column.Index])
+                buffered[column.Index] = BufferedColumn.Create(input, column, BatchRows);
+        }
+        inputId = input.GetIdGetter();
+        ids = new DataViewRowId[BatchRows];
+        inputFeatures = input.GetGetter<VBuffer<float>>(input.Schema[columns.FeatureIndex]);
+        var scorer = parent.Scorer;
+        features = new float[BatchRows * scorer.FeatureLength];
+        probabilities = new float[BatchRows * scorer.ClassCount];
+        predictedKeys = new uint[BatchRows];
+        predictedIndices = new long[BatchRows];
+    }
+
+    public override DataViewSchema Schema => parent.Schema;
+    public override long Position => position;
+    public override long Batch => input.Batch;
+
+    public override bool IsColumnActive(DataViewSchema.Column column) => active[column.Index];
+
+    public override bool MoveNext()
+    {
+        if (!scoring)
+        {
+            if (!input.MoveNext())
+                return false;
+            position++;
+            return true;
+        }
+        if (slot + 1 < rowsInBatch)
+        {
+            slot++;
+            position++;
+            return true;
+        }
+        if (!ReadAndScoreBatch())
+            return false;
+        slot = 0;
+        position++;
+        return true;
+    }
+
+    private bool ReadAndScoreBatch()
+    {
+        int featureLength = parent.Scorer.FeatureLength;
+        rowsInBatch = 0;
+        while (rowsInBatch < BatchRows && input.MoveNext())
+        {
+            int row = rowsInBatch++;
+            foreach (var column in buffered)
+                column?.Store(row);
+            inputId(ref ids[row]);
+            inputFeatures(ref featureRow);
+            FeatureRows.CheckLength(featureRow, featureLength, input.Schema[parent.Columns.FeatureIndex]);
+            featureRow.CopyTo(features.AsSpan(row * featureLength, featureLength));
+        }
+        if (rowsInBatch == 0)
+            return false;
+        parent.Scorer.Score(features, rowsInBatch, probabilities, predictedKeys, predictedIndices);
+        return true;
+    }
+
+    public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+    {
+        if (!active[column.Index])
+            throw new InvalidOperationException($"Column '{column.Name}' was not requested when this cursor was created.");
+        var columns = parent.Columns;
+        Delegate getter;
+        if (column.Index == columns.ScoreIndex)
+            getter = (ValueGetter<VBuffer<float>>)GetScore;
+        else if (column.Index == columns.PredictedLabelIndex)
+            getter = (ValueGetter<uint>)GetPredictedLabel;
+        else if (!scoring)
+            return input.GetGetter<TValue>(input.Schema[column.Index]);
+        else
+            getter = buffered[column.Index]!.MakeGetter(CurrentSlot);
+        return getter as ValueGetter<TValue> ?? throw new InvalidOperationException(
+            $"Column '{column.Name}' holds {column.Type}; it cannot be read as {typeof(TValue).Name}.");
+    }
+
+    public override ValueGetter<DataViewRowId> GetIdGetter()
+    {
+        if (!scoring)
+            return input.GetIdGetter();
+        return (ref DataViewRowId id) => id = ids[CurrentSlot()];
+    }
+
+    private int CurrentSlot() =>
+        slot >= 0 && slot < rowsInBatch ? slot : throw new InvalidOperationException("The cursor is not on a row.");
+
+    private void GetScore(ref VBuffer<float> score)
+    {
+        int classCount = parent.Scorer.ClassCount;
+        var editor = VBufferEditor.Create(ref score, classCount);
+        probabilities.AsSpan(CurrentSlot() * classCount, classCount).CopyTo(editor.Values);
+        score = editor.Commit();
+    }
+
+    private void GetPredictedLabel(ref uint key) => key = predictedKeys[CurrentSlot()];
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            input.Dispose();
+        base.Dispose(disposing);
+    }
+}
