@@ -56,7 +56,8 @@ public class LstmClassifierTrainingTests
         var rows = SyntheticSequences.Make(50, 99);
         var batched = TrainedModel.Model.Transform(mlContext.Data.LoadFromEnumerable(rows))
             .GetColumn<float[]>("Score").ToArray();
-        using var engine = mlContext.Model.CreatePredictionEngine<SequenceRow, ScoredRow>(TrainedModel.Model);
+        using var engine = mlContext.Model.CreatePredictionEngine<SequenceRow, ScoredRow>(
+            TrainedModel.Model, new PredictionEngineOptions { OwnsTransformer = false });
         for (int i = 0; i < rows.Count; i++)
             Assert.That(engine.Predict(rows[i]).Score, Is.EqualTo(batched[i]).Within(1e-5), $"row {i}");
     }

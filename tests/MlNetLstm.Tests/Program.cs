@@ -11,9 +11,14 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        if (args is ["fit-hash"])
+        {
+            Console.WriteLine(FitHash());
+            return 0;
+        }
         if (args is not ["score", var modelPath, var rowCount, var seed])
         {
-            Console.Error.WriteLine("usage: score MODEL ROWS SEED");
+            Console.Error.WriteLine("usage: score MODEL ROWS SEED | fit-hash");
             return 2;
         }
         var mlContext = new MLContext();
@@ -22,6 +27,22 @@ public static class Program
         foreach (var score in model.Transform(data).GetColumn<float[]>("Score"))
             Console.WriteLine(ScoreText.Format(score));
         return 0;
+    }
+
+    /// <summary>Trains a small two-layer model with dropout and a fixed seed, and hashes its scores' exact bits.</summary>
+    public static string FitHash()
+    {
+        var mlContext = new MLContext(seed: 3);
+        var options = SyntheticSequences.QuickOptions(seed: 17);
+        options.TrainingSamples = 640;
+        options.Dropout = 0.2;
+        options.NumberOfLayers = 2;
+        var model = mlContext.Transforms.Conversion.MapValueToKey("Label")
+            .Append(mlContext.Transforms.LstmClassifier(options))
+            .Fit(SyntheticSequences.Load(mlContext, 300, 3));
+        var data = SyntheticSequences.Load(mlContext, 50, 4);
+        var scores = string.Join(";", model.Transform(data).GetColumn<float[]>("Score").Select(ScoreText.Format));
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(scores)));
     }
 }
 

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.ML.Runtime;
 
 namespace MlNetLstm.MlNetInternals;
@@ -13,6 +14,7 @@ internal sealed class HostChannel : IDisposable
 
     public HostChannel(IHostEnvironment environment, string component, string operation)
     {
+        InternalApiCheck.EnsureCompatible();
         host = environment.Register(component);
         channel = host.Start(operation);
     }
@@ -34,5 +36,13 @@ internal sealed class HostChannel : IDisposable
     public void Dispose() => channel.Dispose();
 
     /// <summary>What MLContext.CancelExecution does; ML.NET keeps that method internal.</summary>
-    public static void Cancel(Microsoft.ML.MLContext mlContext) => mlContext.CancelExecution();
+    public static void Cancel(Microsoft.ML.MLContext mlContext)
+    {
+        InternalApiCheck.EnsureCompatible();
+        CancelExecution(mlContext);
+    }
+
+    // Not inlined: JIT-compiled (and its internal reference resolved) only after the check passed.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void CancelExecution(Microsoft.ML.MLContext mlContext) => mlContext.CancelExecution();
 }

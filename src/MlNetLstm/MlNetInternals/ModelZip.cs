@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNetLstm;
@@ -32,6 +33,14 @@ internal static class ModelZip
     public static void Save(ModelSaveContext ctx, LstmModel model)
     {
         ArgumentNullException.ThrowIfNull(ctx);
+        InternalApiCheck.EnsureCompatible();
+        SaveChecked(ctx, model);
+    }
+
+    // Not inlined: JIT-compiled (and its internal references resolved) only after the check passed.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void SaveChecked(ModelSaveContext ctx, LstmModel model)
+    {
         ctx.CheckAtModel();
         ctx.SetVersionInfo(GetVersionInfo());
         ctx.SaveBinaryStream(ModelEntry, writer => LstmModelFormat.Write(writer.BaseStream, model));
@@ -42,6 +51,14 @@ internal static class ModelZip
     {
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(ctx);
+        InternalApiCheck.EnsureCompatible();
+        return CreateChecked(env, ctx);
+    }
+
+    // Not inlined, like SaveChecked. Not named Create: ML.NET looks the loader up by that name.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static LstmClassifierTransformer CreateChecked(IHostEnvironment env, ModelLoadContext ctx)
+    {
         ctx.CheckAtModel(GetVersionInfo());
         LstmModel? model = null;
         if (!ctx.TryLoadBinaryStream(ModelEntry, reader => model = LstmModelFormat.Read(reader.BaseStream)))

@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms;
+using MlNetLstm;
+using Spectre.Console;
+
+namespace MnistLstm;
+
+/// <summary>
+/// The whole example: load MNIST, train the LSTM in an ML.NET pipeline, evaluate it, save the model and
+/// check that a fresh MLContext reloads it with the same accuracy, then write the plot (and JSON).
+/// </summary>
+public static class MnistExperiment
+{
+    private const int DigitsShown = 6;
+
+    /// <summary>Runs everything on the calling thread; returns the process exit code.</summary>
+    public static int Run(ExperimentOptions options)
+    {
+        // A console of our own per run writes to whatever Console.Out is now (tests redirect it).
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+        var files = MnistIdxFiles.InFolder(options.DataFolder);
+        // Output folders now, so an unwritable path fails before training rather than after.
+        foreach (var path in new[] { options.ModelPath, options.PlotPath, options.MetricsJsonPath })
+            if (path is not null)
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var mlContext = new MLContext(options.Seed);
+        var train = mlContext.Data.LoadFromMnistIdx(files.TrainImages, files.TrainLabels);
+        var test = mlContext.Data.LoadFromMnistIdx(files.TestImages, files.TestLabels);
+        long trainCount = train.GetRowCount() ?? 0, testCount = test.GetRowCount() ?? 0;
+        Say($"Data: {trainCount:N0} training and {testCount:N0} test images from {Path.GetFullPath(options.DataFolder)}");
+        Say($"LSTM {options.Hidden} hidden units, Adam {options.LearningRate}, batch {options.BatchSize}, {options.TrainingIters:N0} training samples, seed {options.Seed}");
+
+        var display = new TrainingDisplay(console, live: !Console.IsOutputRedirected);
+        var clock = Stopwatch.StartNew();
+        var model = display.Run(progress => Pipeline(mlContext, options, progress).Fit(train));
+        using var ownedModel = model as IDisposable; // frees the network's native memory
+        double trainSeconds = clock.Elapsed.TotalSeconds;
+        long samples = display.History[^1].SamplesSeen;
+        Say($"Optimization finished: {samples:N0} samples in {trainSeconds:F1} s ({samples / trainSeconds:N0} samples/s)");
+
+        var scored = model.Transform(test);
+        var metrics = mlContext.MulticlassClassification.Evaluate(scored);
+        var classes = ClassNames(scored);
+        ConsoleReport.Metrics(console, metrics, classes);
+
+        mlContext.Model.SaveAtomically(model, train.Schema, options.ModelPath);
+        Say($"Model written to {options.ModelPath}");
+
+        var (reloadedAccuracy, digits) = Reload(options, files);
+        bool same = reloadedAccuracy == metrics.MicroAccuracy;
+        Say($"Reloaded with a new MLContext: micro accuracy {reloadedAccuracy:F4} (trained model {metrics.MicroAccuracy:F4}) - {(same ? "same" : "DIFFERENT")}");
+        ConsoleReport.Digits(console, digits);
+
+        TrainingPlot.Save(options.PlotPath, display.History, metrics.MicroAccuracy, metrics.ConfusionMatrix.Counts, classes);
+        Say($"Plot written to {options.PlotPath}");
+
+        if (options.MetricsJsonPath is string jsonPath)
+        {
+            var matrix = metrics.ConfusionMatrix;
+            new MetricsJson(metrics.MicroAccuracy, metrics.MacroAccuracy, metrics.LogLoss, metrics.LogLossReduction,
+                trainCount, testCount, samples, trainSeconds, samples / trainSeconds, reloadedAccuracy,
+                options.ModelPath, options.PlotPath, options.Seed, options.Hidden, options.BatchSize, options.LearningRate,
+                classes, [.. matrix.PerClassPrecision], [.. matrix.PerClassRecall],
+                [.. matrix.Counts.Select(row => row.ToArray())]).Write(jsonPath);
+            Say($"Metrics written to {jsonPath}");
+        }
+
+        if (!same)
+        {
+            Console.Error.WriteLine("error: the reloaded model's accuracy differs from the trained model's.");
+            return 3;
+        }
+        return 0;
+    }
+
+    // Plain lines go straight to Console.Out: Spectre would wrap them at 80 columns when redirected.
+    private static void Say(FormattableString line) => Console.Out.WriteLine(FormattableString.Invariant(line));
+
+    private static IEstimator<ITransformer> Pipeline(MLContext mlContext, ExperimentOptions options, IProgress<LstmTrainingProgress> progress) =>
+        // Keys by value, so class k is digit k in the metrics and the confusion matrix.
+        mlContext.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue)
+            .Append(mlContext.Transforms.LstmClassifier(new LstmClassifierOptions
+            {
+                HiddenSize = options.Hidden,
+                LearningRate = options.LearningRate,
+                BatchSize = options.BatchSize,
+                TrainingSamples = options.TrainingIters,
+                DisplayStep = options.DisplayStep,
+                Progress = progress,
+            }))
+            .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+
+    /// <summary>Loads the saved zip in a new MLContext, as another process would, and scores the test set.</summary>
+    private static (double MicroAccuracy, List<DigitPrediction> Digits) Reload(ExperimentOptions options, MnistIdxFiles files)
+    {
+        var mlContext = new MLContext(options.Seed);
+        var model = mlContext.Model.Load(options.ModelPath, out _);
+        using var ownedModel = model as IDisposable;
+        var test = mlContext.Data.LoadFromMnistIdx(files.TestImages, files.TestLabels);
+        var scored = model.Transform(test);
+        double accuracy = mlContext.MulticlassClassification.Evaluate(scored).MicroAccuracy;
+
+        // The first few test digits, plus the first mistakes so a wrong prediction shows too.
+        var all = test.GetColumn<float[]>("Features")
+            .Zip(test.GetColumn<float>("Label"), scored.GetColumn<float>("PredictedLabel"))
+            .Select(row => new DigitPrediction(row.First, row.Second, row.Third))
+            .ToList();
+        var digits = all.Take(DigitsShown - 2).ToList();
+        digits.AddRange(all.Skip(digits.Count).Where(d => !d.IsCorrect).Take(2));
+        return (accuracy, digits);
+    }
+
+    /// <summary>The label values behind the key, in key order: the digits "0" … "9".</summary>
+    private static string[] ClassNames(IDataView scored)
+    {
+        VBuffer<float> values = default;
+        scored.Schema["Label"].GetKeyValues(ref values);
+        return values.DenseValues().Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    }
+}

@@ -1,0 +1,89 @@
+namespace MlNetLstm.Benchmarks;
+
+public sealed record Baseline(string Name, double TrainSeconds, double MicroAccuracy, string? Error = null);
+
+/// <summary>All figures of one run; medians where repeated.</summary>
+public sealed class BenchmarkResults
+{
+    public int Threads { get; init; }
+    public bool Quick { get; init; }
+    public long TrainSamples { get; init; }
+    public double FitSamplesPerSecond { get; set; }
+    public double RawTrainSamplesPerSecond { get; set; }
+    public double TransformSamplesPerSecond { get; set; }
+    public double RawInferSamplesPerSecond { get; set; }
+    public double PredictionEngineSamplesPerSecond { get; set; }
+    public double PredictionEngineP50Ms { get; set; }
+    public double PredictionEngineP99Ms { get; set; }
+    public double GemmGflops { get; set; }
+    public double TrainGflops { get; set; }
+    public double RawTrainGflops { get; set; }
+    public double InferGflops { get; set; }
+    public long RssBeforeBytes { get; set; }
+    public long RssAfterTransformsBytes { get; set; }
+    public long RssAfterPredictionsBytes { get; set; }
+    public double RssGrowthRatio { get; set; }
+    public List<Baseline> Baselines { get; } = new();
+
+    public double FitVsRawRatio => FitSamplesPerSecond / RawTrainSamplesPerSecond;
+    public double TransformVsRawRatio => TransformSamplesPerSecond / RawInferSamplesPerSecond;
+
+    public Dictionary<string, object?> ToJson() => new()
+    {
+        ["threads"] = Threads,
+        ["quick"] = Quick,
+        ["train_samples"] = TrainSamples,
+        ["fit_samples_per_s"] = FitSamplesPerSecond,
+        ["raw_train_samples_per_s"] = RawTrainSamplesPerSecond,
+        ["fit_vs_raw_ratio"] = FitVsRawRatio,
+        ["transform_samples_per_s"] = TransformSamplesPerSecond,
+        ["raw_infer_samples_per_s"] = RawInferSamplesPerSecond,
+        ["transform_vs_raw_ratio"] = TransformVsRawRatio,
+        ["prediction_engine_samples_per_s"] = PredictionEngineSamplesPerSecond,
+        ["prediction_engine_p50_ms"] = PredictionEngineP50Ms,
+        ["prediction_engine_p99_ms"] = PredictionEngineP99Ms,
+        ["gemm_gflops"] = GemmGflops,
+        ["train_gflops"] = TrainGflops,
+        ["raw_train_gflops"] = RawTrainGflops,
+        ["infer_gflops"] = InferGflops,
+        ["rss_before_bytes"] = RssBeforeBytes,
+        ["rss_after_transforms_bytes"] = RssAfterTransformsBytes,
+        ["rss_after_predictions_bytes"] = RssAfterPredictionsBytes,
+        ["rss_growth_ratio"] = RssGrowthRatio,
+        ["baselines"] = Baselines.Select(b => new Dictionary<string, object?>
+        {
+            ["name"] = b.Name,
+            ["train_seconds"] = double.IsNaN(b.TrainSeconds) ? null : b.TrainSeconds,
+            ["micro_accuracy"] = double.IsNaN(b.MicroAccuracy) ? null : b.MicroAccuracy,
+            ["error"] = b.Error,
+        }).ToList(),
+    };
+
+    public void PrintTable(TextWriter output)
+    {
+        output.WriteLine();
+        output.WriteLine($"{"measure",-44} {"value",14}");
+        void Row(string name, double value, string format = "F0") => output.WriteLine($"{name,-44} {value.ToString(format),14}");
+        Row("training, raw TorchSharp (samples/s)", RawTrainSamplesPerSecond);
+        Row("training, LstmClassifier Fit (samples/s)", FitSamplesPerSecond);
+        Row("  fit_vs_raw_ratio", FitVsRawRatio, "F3");
+        Row("inference, raw no_grad (samples/s)", RawInferSamplesPerSecond);
+        Row("inference, Transform cursor (samples/s)", TransformSamplesPerSecond);
+        Row("  transform_vs_raw_ratio", TransformVsRawRatio, "F3");
+        Row("inference, PredictionEngine (samples/s)", PredictionEngineSamplesPerSecond);
+        Row("  single-row latency p50 (ms)", PredictionEngineP50Ms, "F3");
+        Row("  single-row latency p99 (ms)", PredictionEngineP99Ms, "F3");
+        Row("float32 GEMM 1024^3 (GFLOP/s)", GemmGflops, "F1");
+        Row("training, Fit (GFLOP/s)", TrainGflops, "F1");
+        Row("training, raw (GFLOP/s)", RawTrainGflops, "F1");
+        Row("inference, Transform (GFLOP/s)", InferGflops, "F1");
+        Row("RSS before (MB)", RssBeforeBytes / 1e6, "F1");
+        Row("RSS after 20 transforms (MB)", RssAfterTransformsBytes / 1e6, "F1");
+        Row("RSS after 200 predictions (MB)", RssAfterPredictionsBytes / 1e6, "F1");
+        Row("  rss_growth_ratio", RssGrowthRatio, "F3");
+        output.WriteLine();
+        output.WriteLine($"{"model",-40} {"train s",9} {"accuracy",9}");
+        foreach (var b in Baselines)
+            output.WriteLine($"{b.Name,-40} {b.TrainSeconds,9:F1} {b.MicroAccuracy,9:F4}{(b.Error is null ? "" : "  (" + b.Error + ")")}");
+    }
+}

@@ -1,0 +1,190 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using static TorchSharp.torch;
+
+namespace MlNetLstm.Benchmarks;
+
+/// <summary>Runs every measurement; each contender pair is interleaved and repeated.</summary>
+public sealed class BenchmarkSuite(BenchmarkSettings settings, TextWriter log)
+{
+    private const int RawInferenceBatch = 1024;
+
+    public BenchmarkResults Run()
+    {
+        var mlContext = new MLContext(seed: 1);
+        using var data = BenchmarkData.Load(mlContext, settings.DataFolder);
+        var results = new BenchmarkResults { Threads = get_num_threads(), Quick = settings.Quick, TrainSamples = settings.TrainSamples };
+        log.WriteLine($"MNIST {data.TrainRows} train / {data.TestRows.Count} test rows, {results.Threads} torch threads, {settings.Repeats} repeats");
+
+        // Warm-up: JIT, libtorch kernels and allocator caches for both contenders.
+        RawLstmClassifier.Train(data.TrainFeatures, data.TrainLabels, 256);
+        using (Fit(mlContext, data.Train, 256)) { }
+
+        MeasureTraining(mlContext, data, results);
+        using var model = Fit(mlContext, data.Train, settings.Quick ? 1_280 : 12_800);
+        MeasureInference(mlContext, data, model, results);
+        MeasureGemm(results);
+        MeasureMemory(mlContext, data, model, results);
+        MeasureBaselines(mlContext, data, results);
+        return results;
+    }
+
+    private void MeasureTraining(MLContext mlContext, BenchmarkData data, BenchmarkResults results)
+    {
+        var raw = new List<double>();
+        var fit = new List<double>();
+        for (int r = 0; r < settings.Repeats; r++)
+        {
+            raw.Add(settings.TrainSamples / RawLstmClassifier.Train(data.TrainFeatures, data.TrainLabels, settings.TrainSamples));
+            var clock = Stopwatch.StartNew();
+            using (Fit(mlContext, data.Train, settings.TrainSamples)) { }
+            fit.Add(settings.TrainSamples / clock.Elapsed.TotalSeconds);
+            log.WriteLine($"  training repeat {r + 1}: raw {raw[^1]:F0}/s, Fit {fit[^1]:F0}/s");
+        }
+        results.RawTrainSamplesPerSecond = Statistics.Median(raw);
+        results.FitSamplesPerSecond = Statistics.Median(fit);
+    }
+
+    private void MeasureInference(MLContext mlContext, BenchmarkData data, LstmClassifierTransformer model, BenchmarkResults results)
+    {
+        using var rawModel = new RawLstmClassifier();
+        var engineInput = data.TestRows.Take(settings.Quick ? 100 : 1_000).ToList();
+        var raw = new List<double>();
+        var transform = new List<double>();
+        var engine = new List<double>();
+        var latencies = new List<double>();
+        int testCount = data.TestRows.Count;
+        var keyed = Keyed(mlContext, data.Test);
+        for (int r = 0; r < settings.Repeats + 1; r++)
+        {
+            double rawSeconds = RawLstmClassifier.Infer(rawModel, data.TestFeatures, RawInferenceBatch);
+            double transformSeconds = Statistics.Seconds(() => ReadScores(model.Transform(keyed)));
+            var (engineSeconds, rowLatencies) = PredictOneByOne(mlContext, model, engineInput);
+            if (r == 0)
+                continue; // warm-up round
+            raw.Add(testCount / rawSeconds);
+            transform.Add(testCount / transformSeconds);
+            engine.Add(engineInput.Count / engineSeconds);
+            latencies.AddRange(rowLatencies);
+        }
+        results.RawInferSamplesPerSecond = Statistics.Median(raw);
+        results.TransformSamplesPerSecond = Statistics.Median(transform);
+        results.PredictionEngineSamplesPerSecond = Statistics.Median(engine);
+        results.PredictionEngineP50Ms = Statistics.Percentile(latencies, 0.50);
+        results.PredictionEngineP99Ms = Statistics.Percentile(latencies, 0.99);
+    }
+
+    private static (double Seconds, List<double> LatenciesMs) PredictOneByOne(
+        MLContext mlContext, LstmClassifierTransformer model, List<DigitRow> rows)
+    {
+        var engineModel = mlContext.Transforms.Conversion.MapValueToKey("Label").Fit(mlContext.Data.LoadFromEnumerable(rows)).Append(model);
+        // The engine must not dispose the shared model when it is disposed (ML.NET's default).
+        using var engine = mlContext.Model.CreatePredictionEngine<DigitRow, DigitPrediction>(
+            engineModel, new PredictionEngineOptions { OwnsTransformer = false });
+        var latencies = new List<double>(rows.Count);
+        var prediction = new DigitPrediction();
+        var total = Stopwatch.StartNew();
+        foreach (var row in rows)
+        {
+            long start = Stopwatch.GetTimestamp();
+            engine.Predict(row, ref prediction);
+            latencies.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+        return (total.Elapsed.TotalSeconds, latencies);
+    }
+
+    private void MeasureGemm(BenchmarkResults results)
+    {
+        const int n = 1024;
+        using var scope = NewDisposeScope();
+        var a = randn(n, n);
+        var b = randn(n, n);
+        mm(a, b).Dispose();
+        int repeats = settings.Quick ? 3 : 20;
+        double seconds = Statistics.Seconds(() =>
+        {
+            for (int i = 0; i < repeats; i++)
+                mm(a, b).Dispose();
+        });
+        results.GemmGflops = repeats * 2.0 * n * n * n / seconds / 1e9;
+        results.TrainGflops = results.FitSamplesPerSecond * Flops.TrainPerSample / 1e9;
+        results.RawTrainGflops = results.RawTrainSamplesPerSecond * Flops.TrainPerSample / 1e9;
+        results.InferGflops = results.TransformSamplesPerSecond * Flops.ForwardPerSample / 1e9;
+    }
+
+    private void MeasureMemory(MLContext mlContext, BenchmarkData data, LstmClassifierTransformer model, BenchmarkResults results)
+    {
+        var keyed = Keyed(mlContext, data.Test);
+        ReadScores(model.Transform(keyed));
+        PredictOneByOne(mlContext, model, data.TestRows.Take(20).ToList());
+        long before = Statistics.ResidentBytes();
+        for (int i = 0; i < (settings.Quick ? 5 : 20); i++)
+            ReadScores(model.Transform(keyed));
+        long afterTransforms = Statistics.ResidentBytes();
+        PredictOneByOne(mlContext, model, data.TestRows.Take(200).ToList());
+        long afterPredictions = Statistics.ResidentBytes();
+        results.RssBeforeBytes = before;
+        results.RssAfterTransformsBytes = afterTransforms;
+        results.RssAfterPredictionsBytes = afterPredictions;
+        results.RssGrowthRatio = Math.Max(afterTransforms, afterPredictions) / (double)before;
+    }
+
+    private void MeasureBaselines(MLContext mlContext, BenchmarkData data, BenchmarkResults results)
+    {
+        var train = settings.Quick ? mlContext.Data.TakeRows(data.Train, 500) : data.Train;
+        var label = mlContext.Transforms.Conversion.MapValueToKey("Label");
+        var contenders = new (string Name, IEstimator<ITransformer> Pipeline)[]
+        {
+            ("LstmClassifier (reference settings)", label.Append(mlContext.Transforms.LstmClassifier(
+                new LstmClassifierOptions { TrainingSamples = settings.Quick ? 1_280 : 100_000, Seed = 1 }))),
+            ("SdcaMaximumEntropy", label.Append(mlContext.MulticlassClassification.Trainers.SdcaMaximumEntropy(
+                maximumNumberOfIterations: settings.Quick ? 2 : null))),
+            ("LightGbm", label.Append(mlContext.MulticlassClassification.Trainers.LightGbm(
+                numberOfIterations: settings.Quick ? 5 : 100))),
+        };
+        foreach (var (name, pipeline) in contenders)
+        {
+            try
+            {
+                var clock = Stopwatch.StartNew();
+                var model = pipeline.Fit(train);
+                double seconds = clock.Elapsed.TotalSeconds;
+                var metrics = mlContext.MulticlassClassification.Evaluate(model.Transform(data.Test));
+                results.Baselines.Add(new Baseline(name, seconds, metrics.MicroAccuracy));
+                (model as IDisposable)?.Dispose();
+                log.WriteLine($"  {name}: {seconds:F1} s, accuracy {metrics.MicroAccuracy:F4}");
+            }
+            catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or InvalidOperationException)
+            {
+                log.WriteLine($"  {name}: could not run here ({e.GetType().Name}: {e.Message})");
+                results.Baselines.Add(new Baseline(name, double.NaN, double.NaN, e.Message));
+            }
+        }
+    }
+
+    private static LstmClassifierTransformer Fit(MLContext mlContext, IDataView train, long samples)
+    {
+        var keyed = Keyed(mlContext, train);
+        return mlContext.Transforms.LstmClassifier(new LstmClassifierOptions { TrainingSamples = samples, Seed = 1 }).Fit(keyed);
+    }
+
+    private static IDataView Keyed(MLContext mlContext, IDataView data) =>
+        mlContext.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data);
+
+    /// <summary>Reads Score and PredictedLabel of every row, as an application consuming the output would.</summary>
+    private static void ReadScores(IDataView scored)
+    {
+        var columns = new[] { scored.Schema["Score"], scored.Schema["PredictedLabel"] };
+        using var cursor = scored.GetRowCursor(columns);
+        var score = cursor.GetGetter<VBuffer<float>>(columns[0]);
+        var predicted = cursor.GetGetter<uint>(columns[1]);
+        VBuffer<float> scoreValue = default;
+        uint key = 0;
+        while (cursor.MoveNext())
+        {
+            score(ref scoreValue);
+            predicted(ref key);
+        }
+    }
+}

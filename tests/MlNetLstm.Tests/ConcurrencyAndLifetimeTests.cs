@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MlNetLstm.Tests;
+
+public class ConcurrencyAndLifetimeTests
+{
+    private const int Threads = 8;
+
+    [Test]
+    public void PredictionEnginesOnEightThreadsMatchSequentialPredictions()
+    {
+        var mlContext = TrainedModel.Context;
+        var rows = SyntheticSequences.Make(200, 21);
+        var options = new PredictionEngineOptions { OwnsTransformer = false };
+        string[] Predict(IEnumerable<SequenceRow> input)
+        {
+            using var engine = mlContext.Model.CreatePredictionEngine<SequenceRow, LstmClassifierTrainingTests.ScoredRow>(TrainedModel.Model, options);
+            return input.Select(r => ScoreText.Format(engine.Predict(r).Score)).ToArray();
+        }
+        var sequential = Predict(rows);
+
+        var parallel = new string[Threads][];
+        using var start = new Barrier(Threads);
+        var workers = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
+        {
+            start.SignalAndWait();
+            parallel[t] = Predict(rows);
+        })).ToList();
+        workers.ForEach(w => w.Start());
+        workers.ForEach(w => w.Join());
+
+        foreach (var result in parallel)
+            Assert.That(result, Is.EqualTo(sequential));
+    }
+
+    [Test]
+    public void ParallelCursorsGiveTheSequentialResults()
+    {
+        var mlContext = TrainedModel.Context;
+        // A cached view supports parallel cursor sets, so rows really are split between cursors.
+        var data = mlContext.Data.Cache(SyntheticSequences.Load(mlContext, 3_000, 22));
+        var scored = TrainedModel.Model.Transform(data);
+        var columns = new[] { scored.Schema["Score"], scored.Schema["PredictedLabel"] };
+
+        var sequential = new Dictionary<ulong, string>();
+        using (var cursor = scored.GetRowCursor(columns))
+            Collect(cursor, sequential);
+
+        var cursors = scored.GetRowCursorSet(columns, Threads);
+        Assert.That(cursors, Has.Length.GreaterThan(1), "the data view really splits the work");
+        var parts = new Dictionary<ulong, string>[cursors.Length];
+        Parallel.For(0, cursors.Length, i =>
+        {
+            parts[i] = new Dictionary<ulong, string>();
+            using (cursors[i])
+                Collect(cursors[i], parts[i]);
+        });
+
+        var merged = parts.SelectMany(p => p).ToDictionary(p => p.Key, p => p.Value);
+        Assert.That(merged, Is.EquivalentTo(sequential));
+    }
+
+    [Test]
+    public void LoadPredictDisposeCyclesDoNotGrowMemory()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"mlnetlstm-cycles-{Guid.NewGuid():N}.zip");
+        TrainedModel.Context.Model.Save(TrainedModel.Model, TrainedModel.TestData.Schema, path);
+        var row = SyntheticSequences.Make(1, 5)[0];
+        try
+        {
+            void Cycles(int count)
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    var mlContext = new MLContext();
+                    var model = mlContext.Model.Load(path, out _);
+                    using (var engine = mlContext.Model.CreatePredictionEngine<SequenceRow, LstmClassifierTrainingTests.ScoredRow>(model))
+                        Assert.That(engine.Predict(row).Score, Has.Length.EqualTo(3));
+                    // The engine owned and disposed the model; disposing again must be harmless.
+                    ((IDisposable)model).Dispose();
+                }
+            }
+            Cycles(100); // warm-up: allocator pools and JIT settle
+            long before = ResidentBytes();
+            Cycles(1_000);
+            long after = ResidentBytes();
+            TestContext.Out.WriteLine($"RSS {before / 1e6:F1} MB -> {after / 1e6:F1} MB over 1,000 cycles");
+            Assert.That(after, Is.LessThan(before * 1.10 + 20e6), "memory stays flat over 1,000 load/predict/dispose cycles");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Test]
+    public void TrainingIsBitwiseRepeatableAcrossProcesses()
+    {
+        string Run()
+        {
+            var start = new ProcessStartInfo("dotnet", $"\"{typeof(Program).Assembly.Location}\" fit-hash")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            using var process = Process.Start(start)!;
+            var output = process.StandardOutput.ReadToEndAsync();
+            var error = process.StandardError.ReadToEndAsync();
+            Assert.That(process.WaitForExit(120_000), "the child process finished");
+            Assert.That(process.ExitCode, Is.EqualTo(0), error.Result);
+            return output.Result.Trim();
+        }
+        var inProcess = Program.FitHash();
+        Assert.That(Run(), Is.EqualTo(inProcess));
+        Assert.That(Run(), Is.EqualTo(inProcess));
+    }
+
+    [Test]
+    public void CancelledTrainingLeavesFittedModelsUsable()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var data = SyntheticSequences.Load(mlContext, 200, 3);
+        var quick = SyntheticSequences.QuickOptions();
+        quick.TrainingSamples = 64;
+        var keyer = mlContext.Transforms.Conversion.MapValueToKey("Label").Fit(data);
+        var keyed = keyer.Transform(data);
+        using var fitted = mlContext.Transforms.LstmClassifier(quick).Fit(keyed);
+        var before = fitted.Transform(keyed).GetColumn<float[]>("Score").Select(ScoreText.Format).ToArray();
+
+        var endless = SyntheticSequences.QuickOptions();
+        endless.TrainingSamples = 10_000_000;
+        endless.Progress = new Progress(mlContext.CancelExecution);
+        Assert.Throws<OperationCanceledException>(() => mlContext.Transforms.LstmClassifier(endless).Fit(keyed));
+
+        Assert.That(fitted.Transform(keyed).GetColumn<float[]>("Score").Select(ScoreText.Format), Is.EqualTo(before));
+        using var engine = mlContext.Model.CreatePredictionEngine<SequenceRow, LstmClassifierTrainingTests.ScoredRow>(
+            keyer.Append(fitted), new PredictionEngineOptions { OwnsTransformer = false });
+        Assert.That(engine.Predict(SyntheticSequences.Make(1, 9)[0]).Score, Has.Length.EqualTo(3));
+    }
+
+    private static void Collect(DataViewRowCursor cursor, Dictionary<ulong, string> into)
+    {
+        var score = cursor.GetGetter<VBuffer<float>>(cursor.Schema["Score"]);
+        var predicted = cursor.GetGetter<uint>(cursor.Schema["PredictedLabel"]);
+        var id = cursor.GetIdGetter();
+        VBuffer<float> value = default;
+        uint key = 0;
+        DataViewRowId rowId = default;
+        while (cursor.MoveNext())
+        {
+            score(ref value);
+            predicted(ref key);
+            id(ref rowId);
+            into.Add(rowId.Low, ScoreText.Format(value.DenseValues().ToArray()) + "/" + key);
+        }
+    }
+
+    private static long ResidentBytes()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        using var process = Process.GetCurrentProcess();
+        return process.WorkingSet64;
+    }
+
+    private sealed class Progress(Action cancel) : IProgress<LstmTrainingProgress>
+    {
+        public void Report(LstmTrainingProgress value) => cancel();
+    }
+}

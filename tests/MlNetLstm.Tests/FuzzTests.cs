@@ -1,0 +1,147 @@
+using System.IO.Compression;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MlNetLstm.Tests;
+
+/// <summary>
+/// Seeded random damage to IDX files and model zips: every outcome must be success or a managed
+/// exception — never a native crash or a hang.
+/// </summary>
+public class FuzzTests
+{
+    private const int Cases = 200;
+    private static readonly TimeSpan CaseTimeout = TimeSpan.FromSeconds(20);
+    private string directory = "";
+
+    [SetUp]
+    public void CreateDirectory() => directory = Directory.CreateTempSubdirectory("mlnetlstm-fuzz-").FullName;
+
+    [TearDown]
+    public void DeleteDirectory() => Directory.Delete(directory, recursive: true);
+
+    [Test]
+    public void DamagedIdxFilesLoadOrFailCleanly()
+    {
+        var images = Enumerable.Range(0, 20).Select(i => Enumerable.Range(0, 28 * 28).Select(p => (byte)(i * 7 + p)).ToArray()).ToArray();
+        var labels = Enumerable.Range(0, 20).Select(i => (byte)(i % 10)).ToArray();
+        var random = new Random(1234);
+        var outcomes = new Dictionary<string, int>();
+        for (int i = 0; i < Cases; i++)
+        {
+            bool gzip = i % 2 == 0;
+            var imagesPath = Path.Combine(directory, $"images{i}" + (gzip ? ".gz" : ""));
+            var labelsPath = Path.Combine(directory, $"labels{i}" + (gzip ? ".gz" : ""));
+            IdxWriter.WriteImages(imagesPath, images, 28, 28, gzip);
+            IdxWriter.WriteLabels(labelsPath, labels, gzip);
+            Damage(random.Next(2) == 0 ? imagesPath : labelsPath, random);
+
+            Record(outcomes, RunWithTimeout(() =>
+            {
+                var data = new MLContext().Data.LoadFromMnistIdx(imagesPath, labelsPath);
+                foreach (var row in data.GetColumn<float[]>("Features"))
+                    Assert.That(row, Has.Length.EqualTo(28 * 28));
+            }));
+        }
+        TestContext.Out.WriteLine(string.Join(", ", outcomes.Select(o => $"{o.Key}: {o.Value}")));
+        Assert.That(outcomes.Values.Sum(), Is.EqualTo(Cases));
+    }
+
+    [Test]
+    public void DamagedModelZipsLoadOrFailCleanly()
+    {
+        var good = Path.Combine(directory, "good.zip");
+        TrainedModel.Context.Model.Save(TrainedModel.Model, TrainedModel.TestData.Schema, good);
+        var goodBytes = File.ReadAllBytes(good);
+        var rows = SyntheticSequences.Make(20, 5);
+        var random = new Random(4321);
+        var outcomes = new Dictionary<string, int>();
+        for (int i = 0; i < Cases; i++)
+        {
+            var path = Path.Combine(directory, $"model{i}.zip");
+            File.WriteAllBytes(path, goodBytes);
+            if (i % 4 == 0)
+                DamageInsideEntry(path, random);
+            else
+                Damage(path, random);
+            var damaged = File.ReadAllBytes(path);
+
+            Record(outcomes, RunWithTimeout(() =>
+            {
+                var mlContext = new MLContext();
+                var model = mlContext.Model.Load(path, out _);
+                using var owned = model as IDisposable;
+                _ = model.Transform(mlContext.Data.LoadFromEnumerable(rows)).GetColumn<float[]>("Score").ToList();
+            }));
+            Assert.That(File.ReadAllBytes(path), Is.EqualTo(damaged), "loading never modifies the file");
+        }
+        TestContext.Out.WriteLine(string.Join(", ", outcomes.Select(o => $"{o.Key}: {o.Value}")));
+        Assert.That(outcomes.Values.Sum(), Is.EqualTo(Cases));
+    }
+
+    /// <summary>Flips bytes, truncates, or overwrites the header of a file.</summary>
+    private static void Damage(string path, Random random)
+    {
+        var bytes = File.ReadAllBytes(path);
+        switch (random.Next(3))
+        {
+            case 0:
+                for (int k = random.Next(1, 8); k > 0; k--)
+                    bytes[random.Next(bytes.Length)] ^= (byte)random.Next(1, 256);
+                break;
+            case 1:
+                bytes = bytes[..random.Next(bytes.Length)];
+                break;
+            default:
+                for (int k = 0; k < Math.Min(16, bytes.Length); k++)
+                    if (random.Next(3) == 0)
+                        bytes[k] = (byte)random.Next(256);
+                break;
+        }
+        File.WriteAllBytes(path, bytes);
+    }
+
+    /// <summary>Flips bytes inside one decompressed zip entry, so the zip itself stays valid.</summary>
+    private static void DamageInsideEntry(string path, Random random)
+    {
+        using var zip = ZipFile.Open(path, ZipArchiveMode.Update);
+        var entry = zip.Entries[random.Next(zip.Entries.Count)];
+        byte[] content;
+        using (var stream = entry.Open())
+        using (var copy = new MemoryStream())
+        {
+            stream.CopyTo(copy);
+            content = copy.ToArray();
+        }
+        if (content.Length > 0)
+            content[random.Next(content.Length)] ^= (byte)random.Next(1, 256);
+        var name = entry.FullName;
+        entry.Delete();
+        using var replaced = zip.CreateEntry(name).Open();
+        replaced.Write(content);
+    }
+
+    /// <summary>"ok" or the exception's type name; fails the test on a hang.</summary>
+    private static string RunWithTimeout(Action action)
+    {
+        var task = Task.Run(() =>
+        {
+            try
+            {
+                action();
+                return "ok";
+            }
+            catch (Exception e) when (e is not AssertionException)
+            {
+                return Innermost(e).GetType().Name;
+            }
+        });
+        Assert.That(task.Wait(CaseTimeout), "the case finished without hanging");
+        return task.Result;
+    }
+
+    private static void Record(Dictionary<string, int> outcomes, string outcome) =>
+        outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
+
+    private static Exception Innermost(Exception e) => e.InnerException is null ? e : Innermost(e.InnerException);
+}

@@ -1,0 +1,145 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MlNetLstm.Tests;
+
+/// <summary>Damaged, foreign and newer model files fail with clear managed exceptions and are never modified.</summary>
+public class ModelFileReliabilityTests
+{
+    private string directory = "";
+
+    [SetUp]
+    public void CreateDirectory() => directory = Directory.CreateTempSubdirectory("mlnetlstm-files-").FullName;
+
+    [TearDown]
+    public void DeleteDirectory() => Directory.Delete(directory, recursive: true);
+
+    [Test]
+    public void EmptyFileIsRefused()
+    {
+        var path = Path.Combine(directory, "empty.zip");
+        File.WriteAllBytes(path, Array.Empty<byte>());
+        AssertLoadFails(path);
+    }
+
+    [Test]
+    public void FileThatIsNotAZipIsRefused()
+    {
+        var path = Path.Combine(directory, "notes.zip");
+        File.WriteAllText(path, "this is not a model\n");
+        AssertLoadFails(path);
+    }
+
+    [Test]
+    public void ModelFromANewerClassifierVersionIsRefused()
+    {
+        var path = SaveTrainedModel();
+        // Mark the classifier's ML.NET model header as written by, and only readable by, a newer version.
+        RewriteEntry(path, IsClassifierHeader, header =>
+        {
+            BitConverter.TryWriteBytes(header.AsSpan(ModelHeaderVersionOffset), 0x00020001u);
+            BitConverter.TryWriteBytes(header.AsSpan(ModelHeaderVersionOffset + 4), 0x00020001u);
+            return header;
+        });
+        var e = AssertLoadFails(path);
+        Assert.That(e.ToString(), Does.Contain("version").IgnoreCase);
+    }
+
+    [Test]
+    public void NewerWeightsFormatIsRefusedByName()
+    {
+        var path = SaveTrainedModel();
+        // A format version this build does not know, with a valid checksum, as a newer MlNetLstm would write.
+        RewriteEntry(path, name => name.EndsWith("LstmClassifier.bin"), content =>
+        {
+            var body = content[..^32];
+            BitConverter.TryWriteBytes(body.AsSpan(4), 2);
+            return body.Concat(SHA256.HashData(body)).ToArray();
+        });
+        var e = AssertLoadFails(path);
+        Assert.That(Innermost(e), Is.TypeOf<InvalidDataException>().With.Message.Contains("format version 2"));
+    }
+
+    [Test]
+    public void AtomicSaveLeavesTheOldModelIntactWhenSavingFails()
+    {
+        var path = SaveTrainedModel();
+        var good = File.ReadAllBytes(path);
+
+        var mlContext = new MLContext(seed: 1);
+        var options = SyntheticSequences.QuickOptions();
+        options.TrainingSamples = 32;
+        var data = SyntheticSequences.Load(mlContext, 50, 1);
+        var broken = mlContext.Transforms.Conversion.MapValueToKey("Label").Append(mlContext.Transforms.LstmClassifier(options)).Fit(data);
+        broken.LastTransformer.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => mlContext.Model.SaveAtomically(broken, data.Schema, path));
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(good));
+        Assert.That(Directory.GetFiles(directory), Is.EqualTo(new[] { path }), "no temporary file is left behind");
+        Assert.DoesNotThrow(() => new MLContext().Model.Load(path, out _));
+    }
+
+    [Test]
+    public void AtomicSaveReplacesAnExistingModel()
+    {
+        var path = Path.Combine(directory, "model.zip");
+        File.WriteAllText(path, "old");
+        TrainedModel.Context.Model.SaveAtomically(TrainedModel.Model, TrainedModel.TestData.Schema, path);
+        var loaded = new MLContext().Model.Load(path, out _);
+        Assert.That(loaded.Transform(TrainedModel.TestData).GetColumn<float[]>("Score").First(),
+            Is.EqualTo(TrainedModel.Model.Transform(TrainedModel.TestData).GetColumn<float[]>("Score").First()));
+    }
+
+    // ML.NET's model header: signature, two versions, six block positions and sizes, then the model
+    // signature (offset 64) and the model's written/readable versions (offsets 72 and 76).
+    private const int ModelSignatureOffset = 64;
+    private const int ModelHeaderVersionOffset = 72;
+
+    private static bool IsClassifierHeader(string name) => name.EndsWith("Model.key");
+
+    private string SaveTrainedModel()
+    {
+        var path = Path.Combine(directory, "model.zip");
+        TrainedModel.Context.Model.Save(TrainedModel.Model, TrainedModel.TestData.Schema, path);
+        return path;
+    }
+
+    /// <summary>Loading fails with a managed exception and leaves the file byte for byte as it was.</summary>
+    private static Exception AssertLoadFails(string path)
+    {
+        var before = File.ReadAllBytes(path);
+        var e = Assert.Catch(() => new MLContext().Model.Load(path, out _));
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(before), "loading never modifies the file");
+        return e!;
+    }
+
+    /// <summary>Replaces the content of the zip entries chosen by <paramref name="select"/>.</summary>
+    private static void RewriteEntry(string path, Func<string, bool> select, Func<byte[], byte[]> rewrite)
+    {
+        using var zip = ZipFile.Open(path, ZipArchiveMode.Update);
+        foreach (var entry in zip.Entries.Where(e => select(e.FullName)).ToList())
+        {
+            byte[] content;
+            using (var stream = entry.Open())
+            using (var copy = new MemoryStream())
+            {
+                stream.CopyTo(copy);
+                content = copy.ToArray();
+            }
+            if (entry.FullName.EndsWith("Model.key") && !IsOurs(content))
+                continue;
+            var name = entry.FullName;
+            entry.Delete();
+            using var replaced = zip.CreateEntry(name).Open();
+            replaced.Write(rewrite(content));
+        }
+    }
+
+    private static bool IsOurs(byte[] header) =>
+        header.Length > ModelSignatureOffset + 8
+        && System.Text.Encoding.ASCII.GetString(header, ModelSignatureOffset, 8) == "MNLSTMCL";
+
+    private static Exception Innermost(Exception e) => e.InnerException is null ? e : Innermost(e.InnerException);
+}
