@@ -28,6 +28,7 @@ public sealed class LstmClassifierEstimator : IEstimator<LstmClassifierTransform
     {
         this.environment = environment ?? throw new ArgumentNullException(nameof(environment));
         InputValidation.CheckOptions(options);
+        TorchRuntime.EnsureConfigured();
         this.options = options.Clone();
     }
 

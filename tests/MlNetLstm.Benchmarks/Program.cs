@@ -11,10 +11,12 @@ namespace MlNetLstm.Benchmarks;
 public static class Program
 {
     private const string Usage =
-        "usage: MlNetLstm.Benchmarks [--json PATH] [--quick] [--repeats N] [--train-samples N] [--data DIR]";
+        "usage: MlNetLstm.Benchmarks [--json PATH] [--quick] [--repeats N] [--train-samples N] [--data DIR] [--no-baselines]";
 
     public static int Main(string[] args)
     {
+        if (args is [RawTrainingProcess.Verb, var samples, var folder])
+            return RawTrainingProcess.Run(long.Parse(samples, CultureInfo.InvariantCulture), folder);
         BenchmarkSettings settings;
         try
         {
@@ -44,12 +46,12 @@ public static class Program
 }
 
 public sealed record BenchmarkSettings(
-    string? JsonPath, bool Quick, int Repeats, long TrainSamples, string DataFolder, bool ShowHelp)
+    string? JsonPath, bool Quick, int Repeats, long TrainSamples, string DataFolder, bool ShowHelp, bool Baselines = true)
 {
     public static BenchmarkSettings Parse(string[] args)
     {
         string? json = null;
-        bool quick = false, help = false;
+        bool quick = false, help = false, baselines = true;
         int? repeats = null;
         long? samples = null;
         string data = DefaultDataFolder();
@@ -63,11 +65,12 @@ public sealed record BenchmarkSettings(
                 case "--repeats": repeats = Positive(args[i], Value()); break;
                 case "--train-samples": samples = Positive(args[i], Value()); break;
                 case "--data": data = Value(); break;
+                case "--no-baselines": baselines = false; break;
                 case "--help" or "-h": help = true; break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
             }
         }
-        return new BenchmarkSettings(json, quick, repeats ?? (quick ? 1 : 3), samples ?? (quick ? 1_280 : 25_600), data, help);
+        return new BenchmarkSettings(json, quick, repeats ?? (quick ? 1 : 3), samples ?? (quick ? 1_280 : 25_600), data, help, baselines);
     }
 
     private static int Positive(string option, string text) =>

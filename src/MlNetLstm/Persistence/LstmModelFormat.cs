@@ -102,6 +102,7 @@ internal static class LstmModelFormat
             throw Corrupt($"its network shape {shape} is not valid");
         var labelValues = reader.ReadBoolean() ? LabelKeyValues.Read(reader, shape.ClassCount) : null;
 
+        TorchRuntime.EnsureConfigured();
         var network = new LstmClassifierNetwork(shape);
         try
         {

@@ -1,3 +1,4 @@
+using System.Numerics;
 using MlNetLstm.Network;
 using static TorchSharp.torch;
 
@@ -24,44 +25,85 @@ internal sealed class BatchScorer
         ClassCount = network.Shape.ClassCount;
     }
 
-    /// <param name="features">rows × FeatureLength values, row-major.</param>
-    /// <param name="rows">how many rows to score.</param>
-    /// <param name="probabilities">receives rows × ClassCount probabilities.</param>
-    /// <param name="predictedKeys">receives rows 1-based keys (argmax + 1).</param>
-    /// <param name="predictedIndices">scratch of at least rows values.</param>
-    public void Score(ReadOnlySpan<float> features, int rows, Span<float> probabilities, Span<uint> predictedKeys, Span<long> predictedIndices)
+    /// <summary>Buffers for scoring up to <paramref name="capacity"/> rows at a time; one per cursor or row.</summary>
+    public ScoringBatch CreateBatch(int capacity)
+    {
+        checkNotDisposed();
+        return new ScoringBatch(this, capacity);
+    }
+
+    /// <summary>Scores the first <paramref name="rows"/> rows of <paramref name="batch"/>'s input.</summary>
+    internal void Score(ScoringBatch batch, int rows)
     {
         checkNotDisposed();
         using (var scope = NewDisposeScope())
         using (var inference = inference_mode())
         {
-            var input = empty(rows, FeatureLength);
-            features[..(rows * FeatureLength)].CopyTo(input.FloatSpan());
-            var probs = nn.functional.softmax(network.call(input), 1);
-            probs.FloatSpan().CopyTo(probabilities);
-            probs.argmax(1).LongSpan().CopyTo(predictedIndices);
+            var probabilities = nn.functional.softmax(network.call(batch.Input.narrow(0, 0, rows)), 1);
+            probabilities.FloatSpan().CopyTo(batch.ProbabilityBuffer);
+            probabilities.argmax(1).LongSpan().CopyTo(batch.IndexBuffer);
         }
+        var features = batch.Input.FloatSpan();
         for (int row = 0; row < rows; row++)
         {
-            if (IsFinite(features.Slice(row * FeatureLength, FeatureLength)))
+            if (AllFinite(features.Slice(row * FeatureLength, FeatureLength)))
             {
-                predictedKeys[row] = (uint)predictedIndices[row] + 1;
+                batch.KeyBuffer[row] = (uint)batch.IndexBuffer[row] + 1;
             }
             else
             {
-                probabilities.Slice(row * ClassCount, ClassCount).Fill(float.NaN);
-                predictedKeys[row] = 0;
+                batch.ProbabilityBuffer.AsSpan(row * ClassCount, ClassCount).Fill(float.NaN);
+                batch.KeyBuffer[row] = 0;
             }
         }
     }
 
-    private static bool IsFinite(ReadOnlySpan<float> values)
+    /// <summary>True when no value is NaN or infinite: x·0 is 0 for every finite x and NaN otherwise.</summary>
+    private static bool AllFinite(ReadOnlySpan<float> values)
     {
-        foreach (float v in values)
-        {
-            if (!float.IsFinite(v))
-                return false;
-        }
-        return true;
+        var sum = Vector<float>.Zero;
+        int i = 0;
+        for (; i <= values.Length - Vector<float>.Count; i += Vector<float>.Count)
+            sum += new Vector<float>(values[i..]) * Vector<float>.Zero;
+        float tail = 0;
+        for (; i < values.Length; i++)
+            tail += values[i] * 0;
+        return Vector.Dot(sum, Vector<float>.One) + tail == 0;
     }
+}
+
+/// <summary>
+/// One reader's scoring buffers: the input rows live directly in a native tensor, so each row is
+/// copied once from the data view into it and no tensor is allocated per batch.
+/// </summary>
+internal sealed class ScoringBatch : IDisposable
+{
+    private readonly BatchScorer scorer;
+
+    public ScoringBatch(BatchScorer scorer, int capacity)
+    {
+        this.scorer = scorer;
+        Capacity = capacity;
+        Input = zeros(capacity, scorer.FeatureLength);
+        ProbabilityBuffer = new float[capacity * scorer.ClassCount];
+        KeyBuffer = new uint[capacity];
+        IndexBuffer = new long[capacity];
+    }
+
+    public int Capacity { get; }
+    internal Tensor Input { get; }
+    internal float[] ProbabilityBuffer { get; }
+    internal uint[] KeyBuffer { get; }
+    internal long[] IndexBuffer { get; }
+
+    /// <summary>Where row <paramref name="row"/>'s features go.</summary>
+    public Span<float> RowFeatures(int row) => Input.FloatSpan().Slice(row * scorer.FeatureLength, scorer.FeatureLength);
+
+    public void Score(int rows) => scorer.Score(this, rows);
+
+    public ReadOnlySpan<float> Probabilities(int row) => ProbabilityBuffer.AsSpan(row * scorer.ClassCount, scorer.ClassCount);
+
+    public uint PredictedKey(int row) => KeyBuffer[row];
+
+    public void Dispose() => Input.Dispose();
 }

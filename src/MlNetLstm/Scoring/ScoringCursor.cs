@@ -10,7 +10,7 @@ namespace MlNetLstm.Scoring;
 /// </summary>
 internal sealed class ScoringCursor : DataViewRowCursor
 {
-    public const int BatchRows = 256;
+    public const int BatchRows = 1024;
 
     private readonly ScoredDataView parent;
     private readonly DataViewRowCursor input;
@@ -22,10 +22,7 @@ internal sealed class ScoringCursor : DataViewRowCursor
     private readonly DataViewRowId[] ids = null!;
     private readonly ValueGetter<VBuffer<float>> inputFeatures = null!;
     private VBuffer<float> featureRow;
-    private readonly float[] features = null!;
-    private readonly float[] probabilities = null!;
-    private readonly uint[] predictedKeys = null!;
-    private readonly long[] predictedIndices = null!;
+    private readonly ScoringBatch batch = null!;
 
     private int rowsInBatch;
     private int slot = -1;
@@ -50,11 +47,7 @@ internal sealed class ScoringCursor : DataViewRowCursor
         inputId = input.GetIdGetter();
         ids = new DataViewRowId[BatchRows];
         inputFeatures = input.GetGetter<VBuffer<float>>(input.Schema[columns.FeatureIndex]);
-        var scorer = parent.Scorer;
-        features = new float[BatchRows * scorer.FeatureLength];
-        probabilities = new float[BatchRows * scorer.ClassCount];
-        predictedKeys = new uint[BatchRows];
-        predictedIndices = new long[BatchRows];
+        batch = parent.Scorer.CreateBatch(BatchRows);
     }
 
     public override DataViewSchema Schema => parent.Schema;
@@ -88,6 +81,7 @@ internal sealed class ScoringCursor : DataViewRowCursor
     private bool ReadAndScoreBatch()
     {
         int featureLength = parent.Scorer.FeatureLength;
+        var featureColumn = input.Schema[parent.Columns.FeatureIndex];
         rowsInBatch = 0;
         while (rowsInBatch < BatchRows && input.MoveNext())
         {
@@ -96,12 +90,12 @@ internal sealed class ScoringCursor : DataViewRowCursor
                 column?.Store(row);
             inputId(ref ids[row]);
             inputFeatures(ref featureRow);
-            FeatureRows.CheckLength(featureRow, featureLength, input.Schema[parent.Columns.FeatureIndex]);
-            featureRow.CopyTo(features.AsSpan(row * featureLength, featureLength));
+            FeatureRows.CheckLength(featureRow, featureLength, featureColumn);
+            featureRow.CopyTo(batch.RowFeatures(row));
         }
         if (rowsInBatch == 0)
             return false;
-        parent.Scorer.Score(features, rowsInBatch, probabilities, predictedKeys, predictedIndices);
+        batch.Score(rowsInBatch);
         return true;
     }
 
@@ -135,18 +129,20 @@ internal sealed class ScoringCursor : DataViewRowCursor
 
     private void GetScore(ref VBuffer<float> score)
     {
-        int classCount = parent.Scorer.ClassCount;
-        var editor = VBufferEditor.Create(ref score, classCount);
-        probabilities.AsSpan(CurrentSlot() * classCount, classCount).CopyTo(editor.Values);
+        var editor = VBufferEditor.Create(ref score, parent.Scorer.ClassCount);
+        batch.Probabilities(CurrentSlot()).CopyTo(editor.Values);
         score = editor.Commit();
     }
 
-    private void GetPredictedLabel(ref uint key) => key = predictedKeys[CurrentSlot()];
+    private void GetPredictedLabel(ref uint key) => key = batch.PredictedKey(CurrentSlot());
 
     protected override void Dispose(bool disposing)
     {
         if (disposing)
+        {
             input.Dispose();
+            batch?.Dispose();
+        }
         base.Dispose(disposing);
     }
 }

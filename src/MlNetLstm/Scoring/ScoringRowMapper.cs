@@ -36,10 +36,7 @@ internal sealed class ScoringRowMapper : IRowToRowMapper
         private readonly bool[] active;
         private readonly ValueGetter<VBuffer<float>>? inputFeatures;
         private VBuffer<float> featureRow;
-        private readonly float[] features;
-        private readonly float[] probabilities;
-        private readonly uint[] predictedKey = new uint[1];
-        private readonly long[] predictedIndex = new long[1];
+        private readonly ScoringBatch? batch;
         private long scoredPosition = -1;
 
         public ScoredRow(ScoringRowMapper mapper, DataViewRow input, bool[] active)
@@ -47,11 +44,12 @@ internal sealed class ScoringRowMapper : IRowToRowMapper
             this.mapper = mapper;
             this.input = input;
             this.active = active;
-            features = new float[mapper.scorer.FeatureLength];
-            probabilities = new float[mapper.scorer.ClassCount];
             var c = mapper.columns;
             if (active[c.ScoreIndex] || active[c.PredictedLabelIndex])
+            {
                 inputFeatures = input.GetGetter<VBuffer<float>>(input.Schema[c.FeatureIndex]);
+                batch = mapper.scorer.CreateBatch(1);
+            }
         }
 
         public override DataViewSchema Schema => mapper.OutputSchema;
@@ -82,24 +80,31 @@ internal sealed class ScoringRowMapper : IRowToRowMapper
             if (scoredPosition == input.Position && input.Position >= 0)
                 return;
             inputFeatures!(ref featureRow);
-            FeatureRows.CheckLength(featureRow, features.Length, input.Schema[mapper.columns.FeatureIndex]);
-            featureRow.CopyTo(features);
-            mapper.scorer.Score(features, 1, probabilities, predictedKey, predictedIndex);
+            FeatureRows.CheckLength(featureRow, mapper.scorer.FeatureLength, input.Schema[mapper.columns.FeatureIndex]);
+            featureRow.CopyTo(batch!.RowFeatures(0));
+            batch.Score(1);
             scoredPosition = input.Position;
         }
 
         private void GetScore(ref VBuffer<float> score)
         {
             EnsureScored();
-            var editor = VBufferEditor.Create(ref score, probabilities.Length);
-            probabilities.CopyTo(editor.Values);
+            var editor = VBufferEditor.Create(ref score, mapper.scorer.ClassCount);
+            batch!.Probabilities(0).CopyTo(editor.Values);
             score = editor.Commit();
         }
 
         private void GetPredictedLabel(ref uint key)
         {
             EnsureScored();
-            key = predictedKey[0];
+            key = batch!.PredictedKey(0);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+                batch?.Dispose();
+            base.Dispose(disposing);
         }
     }
 }

@@ -1,0 +1,44 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.ML;
+
+namespace MlNetLstm.Benchmarks;
+
+/// <summary>
+/// Runs the hand-written TorchSharp training loop in a process of its own, as a user's program would
+/// run: libtorch settings are process-wide, and this one must not inherit those MlNetLstm applies.
+/// </summary>
+public static class RawTrainingProcess
+{
+    public const string Verb = "--raw-train-child";
+
+    /// <summary>Starts this program in raw mode and returns the samples per second it measured.</summary>
+    public static double SamplesPerSecond(long samples, string dataFolder)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in new[] { typeof(RawTrainingProcess).Assembly.Location, Verb, samples.ToString(CultureInfo.InvariantCulture), dataFolder })
+            start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"The raw training process failed: {error.Result}");
+        return double.Parse(output.Result.Trim(), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The child's side: load the data into tensors, warm up, train, print samples/s.</summary>
+    public static int Run(long samples, string dataFolder)
+    {
+        var mlContext = new MLContext(seed: 1);
+        using var data = BenchmarkData.Load(mlContext, dataFolder);
+        RawLstmClassifier.Train(data.TrainFeatures, data.TrainLabels, 256);
+        double seconds = RawLstmClassifier.Train(data.TrainFeatures, data.TrainLabels, samples);
+        Console.WriteLine((samples / seconds).ToString("R", CultureInfo.InvariantCulture));
+        return 0;
+    }
+}
