@@ -98,20 +98,7 @@ public class ConcurrencyAndLifetimeTests
     [Test]
     public void TrainingIsBitwiseRepeatableAcrossProcesses()
     {
-        string Run()
-        {
-            var start = new ProcessStartInfo("dotnet", $"\"{typeof(Program).Assembly.Location}\" fit-hash")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var error = process.StandardError.ReadToEndAsync();
-            Assert.That(process.WaitForExit(120_000), "the child process finished");
-            Assert.That(process.ExitCode, Is.EqualTo(0), error.Result);
-            return output.Result.Trim();
-        }
+        static string Run() => ChildProcess.RunTestProgram("fit-hash").Trim();
         var inProcess = Program.FitHash();
         Assert.That(Run(), Is.EqualTo(inProcess));
         Assert.That(Run(), Is.EqualTo(inProcess));

@@ -8,17 +8,10 @@ namespace MlNetLstm.Tests;
 /// Seeded random damage to IDX files and model zips: every outcome must be success or a managed
 /// exception — never a native crash or a hang.
 /// </summary>
-public class FuzzTests
+public class FuzzTests : TempFolderTest
 {
     private const int Cases = 200;
     private static readonly TimeSpan CaseTimeout = TimeSpan.FromSeconds(20);
-    private string directory = "";
-
-    [SetUp]
-    public void CreateDirectory() => directory = Directory.CreateTempSubdirectory("mlnetlstm-fuzz-").FullName;
-
-    [TearDown]
-    public void DeleteDirectory() => Directory.Delete(directory, recursive: true);
 
     [Test]
     public void DamagedIdxFilesLoadOrFailCleanly()
@@ -30,8 +23,8 @@ public class FuzzTests
         for (int i = 0; i < Cases; i++)
         {
             bool gzip = i % 2 == 0;
-            var imagesPath = Path.Combine(directory, $"images{i}" + (gzip ? ".gz" : ""));
-            var labelsPath = Path.Combine(directory, $"labels{i}" + (gzip ? ".gz" : ""));
+            var imagesPath = Path.Combine(Folder, $"images{i}" + (gzip ? ".gz" : ""));
+            var labelsPath = Path.Combine(Folder, $"labels{i}" + (gzip ? ".gz" : ""));
             IdxWriter.WriteImages(imagesPath, images, 28, 28, gzip);
             IdxWriter.WriteLabels(labelsPath, labels, gzip);
             Damage(random.Next(2) == 0 ? imagesPath : labelsPath, random);
@@ -50,7 +43,7 @@ public class FuzzTests
     [Test]
     public void DamagedModelZipsLoadOrFailCleanly()
     {
-        var good = Path.Combine(directory, "good.zip");
+        var good = Path.Combine(Folder, "good.zip");
         TrainedModel.Context.Model.Save(TrainedModel.Model, TrainedModel.TestData.Schema, good);
         var goodBytes = File.ReadAllBytes(good);
         var rows = SyntheticSequences.Make(20, 5);
@@ -58,7 +51,7 @@ public class FuzzTests
         var outcomes = new Dictionary<string, int>();
         for (int i = 0; i < Cases; i++)
         {
-            var path = Path.Combine(directory, $"model{i}.zip");
+            var path = Path.Combine(Folder, $"model{i}.zip");
             File.WriteAllBytes(path, goodBytes);
             if (i % 4 == 0)
                 DamageInsideEntry(path, random);
@@ -104,21 +97,16 @@ public class FuzzTests
     /// <summary>Flips bytes inside one decompressed zip entry, so the zip itself stays valid.</summary>
     private static void DamageInsideEntry(string path, Random random)
     {
-        using var zip = ZipFile.Open(path, ZipArchiveMode.Update);
-        var entry = zip.Entries[random.Next(zip.Entries.Count)];
-        byte[] content;
-        using (var stream = entry.Open())
-        using (var copy = new MemoryStream())
+        string[] names;
+        using (var zip = ZipFile.OpenRead(path))
+            names = zip.Entries.Select(e => e.FullName).ToArray();
+        var chosen = names[random.Next(names.Length)];
+        ZipEntries.Rewrite(path, name => name == chosen, content =>
         {
-            stream.CopyTo(copy);
-            content = copy.ToArray();
-        }
-        if (content.Length > 0)
-            content[random.Next(content.Length)] ^= (byte)random.Next(1, 256);
-        var name = entry.FullName;
-        entry.Delete();
-        using var replaced = zip.CreateEntry(name).Open();
-        replaced.Write(content);
+            if (content.Length > 0)
+                content[random.Next(content.Length)] ^= (byte)random.Next(1, 256);
+            return content;
+        });
     }
 
     /// <summary>"ok" or the exception's type name; fails the test on a hang.</summary>

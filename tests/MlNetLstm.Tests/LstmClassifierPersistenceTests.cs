@@ -1,19 +1,10 @@
-using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
 namespace MlNetLstm.Tests;
 
-public class LstmClassifierPersistenceTests
+public class LstmClassifierPersistenceTests : TempFolderTest
 {
-    private string directory = "";
-
-    [SetUp]
-    public void CreateDirectory() => directory = Directory.CreateTempSubdirectory("mlnetlstm-").FullName;
-
-    [TearDown]
-    public void DeleteDirectory() => Directory.Delete(directory, recursive: true);
-
     [Test]
     public void ReloadedModelInANewContextGivesIdenticalScores()
     {
@@ -51,19 +42,8 @@ public class LstmClassifierPersistenceTests
     [Test]
     public void ModelLoadsInAFreshProcessWithoutRegistration()
     {
-        var path = Save();
-        var assembly = typeof(Program).Assembly.Location;
-        var start = new ProcessStartInfo("dotnet", $"\"{assembly}\" score \"{path}\" {TrainedModel.TestRows} {TrainedModel.TestSeed}")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        Assert.That(process.WaitForExit(120_000), "the child process finished");
-        Assert.That(process.ExitCode, Is.EqualTo(0), error.Result);
-        var lines = output.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var output = ChildProcess.RunTestProgram("score", Save(), $"{TrainedModel.TestRows}", $"{TrainedModel.TestSeed}");
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.That(lines, Is.EqualTo(ScoresOf(TrainedModel.Model)));
     }
 
@@ -72,7 +52,7 @@ public class LstmClassifierPersistenceTests
     {
         var path = Save();
         var bytes = File.ReadAllBytes(path);
-        var truncated = Path.Combine(directory, "truncated.zip");
+        var truncated = Path.Combine(Folder, "truncated.zip");
         File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
         Assert.That(() => new MLContext().Model.Load(truncated, out _), Throws.InstanceOf<Exception>()
             .And.Not.InstanceOf<AccessViolationException>());
@@ -83,23 +63,12 @@ public class LstmClassifierPersistenceTests
     public void DamagedWeightsAreRefusedByChecksum()
     {
         var path = Save();
-        // Rewrite the classifier's entry with one flipped byte in the middle of the weights.
-        using (var zip = System.IO.Compression.ZipFile.Open(path, System.IO.Compression.ZipArchiveMode.Update))
+        // One flipped byte in the middle of the weights.
+        ZipEntries.Rewrite(path, name => name.EndsWith("LstmClassifier.bin"), content =>
         {
-            var entry = zip.Entries.Single(e => e.FullName.EndsWith("LstmClassifier.bin"));
-            byte[] content;
-            using (var stream = entry.Open())
-            using (var copy = new MemoryStream())
-            {
-                stream.CopyTo(copy);
-                content = copy.ToArray();
-            }
             content[content.Length / 2] ^= 0x40;
-            var name = entry.FullName;
-            entry.Delete();
-            using var replaced = zip.CreateEntry(name).Open();
-            replaced.Write(content);
-        }
+            return content;
+        });
         // ML.NET invokes loaders by reflection, so the loader's exception arrives wrapped.
         var e = Assert.Catch(() => new MLContext().Model.Load(path, out _));
         Assert.That(Innermost(e!), Is.TypeOf<InvalidDataException>()
@@ -110,7 +79,7 @@ public class LstmClassifierPersistenceTests
 
     private string Save()
     {
-        var path = Path.Combine(directory, "model.zip");
+        var path = Path.Combine(Folder, "model.zip");
         TrainedModel.Context.Model.Save(TrainedModel.Model, TrainedModel.TestData.Schema, path);
         return path;
     }

@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace MlNetLstm.Tests;
 
 /// <summary>Runs the examples/MnistLstm app in-process, on the shipped digits, as its README command would.</summary>
-public class MnistExampleTests
+public class MnistExampleTests : TempFolderTest
 {
     // A short run: 63 batches of 128 with a higher learning rate and 64 units take a few seconds and
     // reach about 0.8 on the test digits; broken training stays near chance (0.1).
@@ -19,13 +19,6 @@ public class MnistExampleTests
         "train_seconds", "samples_per_second", "reloaded_micro_accuracy", "model_path",
     ];
 
-    private string folder = null!;
-
-    [SetUp]
-    public void MakeFolder() => folder = Directory.CreateTempSubdirectory("mnist-lstm-example-").FullName;
-
-    [TearDown]
-    public void RemoveFolder() => Directory.Delete(folder, recursive: true);
 
     [Test]
     public void TrainsEvaluatesSavesReloadsAndPlots()
@@ -33,7 +26,7 @@ public class MnistExampleTests
         var (exitCode, _) = Run([.. QuickRun, .. Outputs("first")]);
         Assert.That(exitCode, Is.EqualTo(0));
 
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "first.json")));
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, "first.json")));
         var metrics = json.RootElement;
         Assert.That(JsonKeys.Where(key => !metrics.TryGetProperty(key, out _)), Is.Empty, "missing JSON keys");
         double accuracy = metrics.GetProperty("micro_accuracy").GetDouble();
@@ -48,10 +41,10 @@ public class MnistExampleTests
             Assert.That(metrics.GetProperty("training_samples").GetInt64(), Is.EqualTo(63 * 128), "8,000 rounded up to whole batches");
             Assert.That(metrics.GetProperty("train_seconds").GetDouble(), Is.GreaterThan(0));
             Assert.That(metrics.GetProperty("samples_per_second").GetDouble(), Is.GreaterThan(0));
-            Assert.That(metrics.GetProperty("model_path").GetString(), Is.EqualTo(Path.Combine(folder, "first.zip")));
+            Assert.That(metrics.GetProperty("model_path").GetString(), Is.EqualTo(Path.Combine(Folder, "first.zip")));
         });
-        Assert.That(new FileInfo(Path.Combine(folder, "first.zip")).Length, Is.GreaterThan(0));
-        var (width, height) = PngSize(Path.Combine(folder, "first.png"));
+        Assert.That(new FileInfo(Path.Combine(Folder, "first.zip")).Length, Is.GreaterThan(0));
+        var (width, height) = PngSize(Path.Combine(Folder, "first.png"));
         Assert.That(width, Is.GreaterThan(0));
         Assert.That(height, Is.GreaterThan(0));
 
@@ -59,7 +52,7 @@ public class MnistExampleTests
         // rounding: ML.NET's Evaluate was seen to differ in its last bits between calls on bitwise-equal
         // scores.
         Assert.That(Run([.. QuickRun, .. Outputs("second")]).ExitCode, Is.EqualTo(0));
-        using var again = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "second.json")));
+        using var again = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, "second.json")));
         var repeat = again.RootElement;
         Assert.That(repeat.GetProperty("micro_accuracy").GetDouble(), Is.EqualTo(accuracy));
         Assert.That(repeat.GetProperty("macro_accuracy").GetDouble(), Is.EqualTo(metrics.GetProperty("macro_accuracy").GetDouble()));
@@ -97,13 +90,13 @@ public class MnistExampleTests
         Assert.That(exitCode, Is.Not.EqualTo(0));
         Assert.That(error.TrimEnd().Split('\n'), Has.Length.EqualTo(1), error);
         Assert.That(error, Does.StartWith("error: ").And.Not.Contain("   at "));
-        Assert.That(Path.Combine(folder, "bad.zip"), Does.Not.Exist);
+        Assert.That(Path.Combine(Folder, "bad.zip"), Does.Not.Exist);
     }
 
     [Test]
     public void DamagedDataFilesGiveOneErrorLine()
     {
-        var data = Directory.CreateDirectory(Path.Combine(folder, "data")).FullName;
+        var data = Directory.CreateDirectory(Path.Combine(Folder, "data")).FullName;
         foreach (var name in new[] { "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte" })
             File.WriteAllText(Path.Combine(data, name), "not MNIST");
         var (exitCode, error) = Run(["--data", data, .. Outputs("bad")]);
@@ -112,12 +105,12 @@ public class MnistExampleTests
         Assert.That(error.TrimEnd().Split('\n'), Has.Length.EqualTo(1), error);
     }
 
-    /// <summary>Output paths in the test's folder, so nothing lands in the repository.</summary>
+    /// <summary>Output paths in the test's Folder, so nothing lands in the repository.</summary>
     private string[] Outputs(string name) =>
     [
-        "--model", Path.Combine(folder, name + ".zip"),
-        "--plot", Path.Combine(folder, name + ".png"),
-        "--metrics-json", Path.Combine(folder, name + ".json"),
+        "--model", Path.Combine(Folder, name + ".zip"),
+        "--plot", Path.Combine(Folder, name + ".png"),
+        "--metrics-json", Path.Combine(Folder, name + ".json"),
     ];
 
     /// <summary>Calls the app's Main; returns its exit code and what it wrote to stderr.</summary>

@@ -3,17 +3,10 @@ using Microsoft.ML.Data;
 
 namespace MlNetLstm.Tests;
 
-public class MnistIdxTests
+public class MnistIdxTests : TempFolderTest
 {
     private const int Rows = 3, Columns = 4;
     private static readonly MLContext Context = new(seed: 1);
-    private string directory = "";
-
-    [SetUp]
-    public void CreateDirectory() => directory = Directory.CreateTempSubdirectory("mlnetlstm-idx-").FullName;
-
-    [TearDown]
-    public void DeleteDirectory() => Directory.Delete(directory, recursive: true);
 
     [TestCase(false)]
     [TestCase(true)]
@@ -93,18 +86,18 @@ public class MnistIdxTests
     [Test]
     public void MissingFilesAndFoldersAreNamed()
     {
-        var missing = Path.Combine(directory, "nope-idx3-ubyte");
+        var missing = Path.Combine(Folder, "nope-idx3-ubyte");
         Assert.That(() => Context.Data.LoadFromMnistIdx(missing, missing),
             Throws.TypeOf<FileNotFoundException>().With.Message.Contains(missing));
-        Assert.That(() => MnistIdxFiles.InFolder(Path.Combine(directory, "absent")), Throws.TypeOf<DirectoryNotFoundException>());
-        Assert.That(() => MnistIdxFiles.InFolder(directory),
+        Assert.That(() => MnistIdxFiles.InFolder(Path.Combine(Folder, "absent")), Throws.TypeOf<DirectoryNotFoundException>());
+        Assert.That(() => MnistIdxFiles.InFolder(Folder),
             Throws.TypeOf<FileNotFoundException>().With.Message.Contains("train-images-idx3-ubyte"));
     }
 
     private (string Images, string Labels) Write(byte[][] images, byte[] labels, bool gzip = false)
     {
-        var imagesPath = Path.Combine(directory, gzip ? "images-idx3-ubyte.gz" : "images-idx3-ubyte");
-        var labelsPath = Path.Combine(directory, gzip ? "labels-idx1-ubyte.gz" : "labels-idx1-ubyte");
+        var imagesPath = Path.Combine(Folder, gzip ? "images-idx3-ubyte.gz" : "images-idx3-ubyte");
+        var labelsPath = Path.Combine(Folder, gzip ? "labels-idx1-ubyte.gz" : "labels-idx1-ubyte");
         IdxWriter.WriteImages(imagesPath, images, Rows, Columns, gzip);
         IdxWriter.WriteLabels(labelsPath, labels, gzip);
         return (imagesPath, labelsPath);

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Security.Cryptography;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -6,20 +5,12 @@ using Microsoft.ML.Data;
 namespace MlNetLstm.Tests;
 
 /// <summary>Damaged, foreign and newer model files fail with clear managed exceptions and are never modified.</summary>
-public class ModelFileReliabilityTests
+public class ModelFileReliabilityTests : TempFolderTest
 {
-    private string directory = "";
-
-    [SetUp]
-    public void CreateDirectory() => directory = Directory.CreateTempSubdirectory("mlnetlstm-files-").FullName;
-
-    [TearDown]
-    public void DeleteDirectory() => Directory.Delete(directory, recursive: true);
-
     [Test]
     public void EmptyFileIsRefused()
     {
-        var path = Path.Combine(directory, "empty.zip");
+        var path = Path.Combine(Folder, "empty.zip");
         File.WriteAllBytes(path, Array.Empty<byte>());
         AssertLoadFails(path);
     }
@@ -27,7 +18,7 @@ public class ModelFileReliabilityTests
     [Test]
     public void FileThatIsNotAZipIsRefused()
     {
-        var path = Path.Combine(directory, "notes.zip");
+        var path = Path.Combine(Folder, "notes.zip");
         File.WriteAllText(path, "this is not a model\n");
         AssertLoadFails(path);
     }
@@ -37,8 +28,10 @@ public class ModelFileReliabilityTests
     {
         var path = SaveTrainedModel();
         // Mark the classifier's ML.NET model header as written by, and only readable by, a newer version.
-        RewriteEntry(path, IsClassifierHeader, header =>
+        ZipEntries.Rewrite(path, name => name.EndsWith("Model.key"), header =>
         {
+            if (!IsOurs(header))
+                return null;
             BitConverter.TryWriteBytes(header.AsSpan(ModelHeaderVersionOffset), 0x00020001u);
             BitConverter.TryWriteBytes(header.AsSpan(ModelHeaderVersionOffset + 4), 0x00020001u);
             return header;
@@ -52,7 +45,7 @@ public class ModelFileReliabilityTests
     {
         var path = SaveTrainedModel();
         // A format version this build does not know, with a valid checksum, as a newer MlNetLstm would write.
-        RewriteEntry(path, name => name.EndsWith("LstmClassifier.bin"), content =>
+        ZipEntries.Rewrite(path, name => name.EndsWith("LstmClassifier.bin"), content =>
         {
             var body = content[..^32];
             BitConverter.TryWriteBytes(body.AsSpan(4), 2);
@@ -77,14 +70,14 @@ public class ModelFileReliabilityTests
 
         Assert.Throws<ObjectDisposedException>(() => mlContext.Model.SaveAtomically(broken, data.Schema, path));
         Assert.That(File.ReadAllBytes(path), Is.EqualTo(good));
-        Assert.That(Directory.GetFiles(directory), Is.EqualTo(new[] { path }), "no temporary file is left behind");
+        Assert.That(Directory.GetFiles(Folder), Is.EqualTo(new[] { path }), "no temporary file is left behind");
         Assert.DoesNotThrow(() => new MLContext().Model.Load(path, out _));
     }
 
     [Test]
     public void AtomicSaveReplacesAnExistingModel()
     {
-        var path = Path.Combine(directory, "model.zip");
+        var path = Path.Combine(Folder, "model.zip");
         File.WriteAllText(path, "old");
         TrainedModel.Context.Model.SaveAtomically(TrainedModel.Model, TrainedModel.TestData.Schema, path);
         var loaded = new MLContext().Model.Load(path, out _);
@@ -97,11 +90,9 @@ public class ModelFileReliabilityTests
     private const int ModelSignatureOffset = 64;
     private const int ModelHeaderVersionOffset = 72;
 
-    private static bool IsClassifierHeader(string name) => name.EndsWith("Model.key");
-
     private string SaveTrainedModel()
     {
-        var path = Path.Combine(directory, "model.zip");
+        var path = Path.Combine(Folder, "model.zip");
         TrainedModel.Context.Model.Save(TrainedModel.Model, TrainedModel.TestData.Schema, path);
         return path;
     }
@@ -113,28 +104,6 @@ public class ModelFileReliabilityTests
         var e = Assert.Catch(() => new MLContext().Model.Load(path, out _));
         Assert.That(File.ReadAllBytes(path), Is.EqualTo(before), "loading never modifies the file");
         return e!;
-    }
-
-    /// <summary>Replaces the content of the zip entries chosen by <paramref name="select"/>.</summary>
-    private static void RewriteEntry(string path, Func<string, bool> select, Func<byte[], byte[]> rewrite)
-    {
-        using var zip = ZipFile.Open(path, ZipArchiveMode.Update);
-        foreach (var entry in zip.Entries.Where(e => select(e.FullName)).ToList())
-        {
-            byte[] content;
-            using (var stream = entry.Open())
-            using (var copy = new MemoryStream())
-            {
-                stream.CopyTo(copy);
-                content = copy.ToArray();
-            }
-            if (entry.FullName.EndsWith("Model.key") && !IsOurs(content))
-                continue;
-            var name = entry.FullName;
-            entry.Delete();
-            using var replaced = zip.CreateEntry(name).Open();
-            replaced.Write(rewrite(content));
-        }
     }
 
     private static bool IsOurs(byte[] header) =>
