@@ -96,8 +96,13 @@ internal sealed class ScoringBatch : IDisposable
     internal uint[] KeyBuffer { get; }
     internal long[] IndexBuffer { get; }
 
-    /// <summary>Where row <paramref name="row"/>'s features go.</summary>
-    public Span<float> RowFeatures(int row) => Input.FloatSpan().Slice(row * scorer.FeatureLength, scorer.FeatureLength);
+    /// <summary>
+    /// The native memory the rows' features go into, row after row. Take it once per batch: each call
+    /// asks libtorch for the tensor's storage.
+    /// </summary>
+    public Span<float> Features => Input.FloatSpan();
+
+    public int FeatureLength => scorer.FeatureLength;
 
     public void Score(int rows) => scorer.Score(this, rows);
 

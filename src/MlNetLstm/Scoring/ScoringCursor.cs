@@ -82,6 +82,7 @@ internal sealed class ScoringCursor : DataViewRowCursor
     {
         int featureLength = parent.Scorer.FeatureLength;
         var featureColumn = input.Schema[parent.Columns.FeatureIndex];
+        var features = batch.Features;
         rowsInBatch = 0;
         while (rowsInBatch < BatchRows && input.MoveNext())
         {
@@ -91,7 +92,7 @@ internal sealed class ScoringCursor : DataViewRowCursor
             inputId(ref ids[row]);
             inputFeatures(ref featureRow);
             FeatureRows.CheckLength(featureRow, featureLength, featureColumn);
-            featureRow.CopyTo(batch.RowFeatures(row));
+            featureRow.CopyTo(features.Slice(row * featureLength, featureLength));
         }
         if (rowsInBatch == 0)
             return false;

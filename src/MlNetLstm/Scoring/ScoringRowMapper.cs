@@ -81,7 +81,7 @@ internal sealed class ScoringRowMapper : IRowToRowMapper
                 return;
             inputFeatures!(ref featureRow);
             FeatureRows.CheckLength(featureRow, mapper.scorer.FeatureLength, input.Schema[mapper.columns.FeatureIndex]);
-            featureRow.CopyTo(batch!.RowFeatures(0));
+            featureRow.CopyTo(batch!.Features);
             batch.Score(1);
             scoredPosition = input.Position;
         }
