@@ -61,14 +61,14 @@ public sealed class LstmClassifierEstimator : IEstimator<LstmClassifierTransform
         if (train.Count == 0)
             throw new InvalidOperationException(
                 $"No usable training rows: every row had a missing '{options.LabelColumnName}' or a NaN/infinite value in '{options.FeatureColumnName}' (or the data is empty).");
-        using var validation = ReadValidationSet(host, shape);
+        using var validation = ReadValidationSet(host, shape, labelValues);
 
         var network = LstmTrainingLoop.Train(host, options, shape, train, validation, seed);
         var columns = new ColumnNames(options.LabelColumnName, options.FeatureColumnName, options.ScoreColumnName, options.PredictedLabelColumnName);
         return new LstmClassifierTransformer(environment, new LstmModel(columns, shape, labelValues, network));
     }
 
-    private TrainingSet? ReadValidationSet(HostChannel host, NetworkShape shape)
+    private TrainingSet? ReadValidationSet(HostChannel host, NetworkShape shape, LabelKeyValues? trainingValues)
     {
         if (options.ValidationSet is not IDataView data)
             return null;
@@ -78,6 +78,11 @@ public sealed class LstmClassifierEstimator : IEstimator<LstmClassifierTransform
         if (classCount != shape.ClassCount)
             throw new ArgumentOutOfRangeException(nameof(options.ValidationSet),
                 $"ValidationSet: label column '{options.LabelColumnName}' has {classCount} classes where the training data has {shape.ClassCount}.");
+        // Keys mean classes only through their values: a set keyed by its own mapping may number them differently.
+        var values = LabelKeyValues.FromLabelColumn(label);
+        if (trainingValues is not null && values is not null && !trainingValues.SameValuesAs(values))
+            throw new ArgumentOutOfRangeException(nameof(options.ValidationSet),
+                $"ValidationSet: label column '{options.LabelColumnName}' maps its keys to other values than the training data; key it with the key mapping fitted on the training data.");
         var set = TrainingSet.Read(data, label, features, shape.FeatureLength, shape.ClassCount, host.CheckAlive);
         ReportRows(host, "validation", set);
         return set;

@@ -23,13 +23,12 @@ public sealed class LstmClassifierTransformer : ITransformer, IDisposable
 {
     private readonly LstmModel model;
     private readonly BatchScorer scorer;
-    private volatile bool disposed;
 
     internal LstmClassifierTransformer(IHostEnvironment environment, LstmModel model)
     {
         ArgumentNullException.ThrowIfNull(environment);
         this.model = model;
-        scorer = new BatchScorer(model.Network, ThrowIfDisposed);
+        scorer = new BatchScorer(model.Network, this);
     }
 
     /// <summary>Name of the label column the model was trained on.</summary>
@@ -100,14 +99,11 @@ public sealed class LstmClassifierTransformer : ITransformer, IDisposable
         ModelZip.Save(ctx, model);
     }
 
-    /// <summary>Frees the network's native memory. Safe to call more than once.</summary>
-    public void Dispose()
-    {
-        if (disposed)
-            return;
-        disposed = true;
-        model.Network.Dispose();
-    }
+    /// <summary>
+    /// Frees the network's native memory, after any forward pass in flight on another thread. Safe to
+    /// call more than once.
+    /// </summary>
+    public void Dispose() => scorer.Dispose();
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(disposed, this);
+    private void ThrowIfDisposed() => scorer.ThrowIfDisposed();
 }

@@ -63,6 +63,81 @@ public class ConcurrencyAndLifetimeTests
     }
 
     [Test]
+    public void ParallelCursorsKeepTheRowOrderWhenMerged()
+    {
+        var mlContext = TrainedModel.Context;
+        // 20,000 rows, tagged with their index; ML.NET merges parallel cursors back using Batch and Position.
+        var rows = SyntheticSequences.Make(20_000, 23).Select((r, i) => new TaggedRow { Index = i, Label = r.Label, Features = r.Features });
+        var data = mlContext.Data.Cache(mlContext.Data.LoadFromEnumerable(rows));
+        // A row-to-row step after the classifier reads it through parallel cursors and merges them.
+        var scored = mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel")
+            .Fit(TrainedModel.Model.Transform(data)).Transform(TrainedModel.Model.Transform(data));
+        var indices = mlContext.Data.CreateEnumerable<TaggedScore>(scored, reuseRowObject: false).Select(r => r.Index).ToList();
+        Assert.That(indices, Is.EqualTo(Enumerable.Range(0, 20_000).Select(i => (float)i)));
+    }
+
+    [Test]
+    public void CursorsAndEnginesCreatedInsideACallersDisposeScopeOutliveIt()
+    {
+        var mlContext = TrainedModel.Context;
+        var data = TrainedModel.TestData;
+        DataViewRowCursor cursor;
+        PredictionEngine<SequenceRow, LstmClassifierTrainingTests.ScoredRow> engine;
+        using (TorchSharp.torch.NewDisposeScope())
+        {
+            var scored = TrainedModel.Model.Transform(data);
+            cursor = scored.GetRowCursor(new[] { scored.Schema["Score"] });
+            engine = mlContext.Model.CreatePredictionEngine<SequenceRow, LstmClassifierTrainingTests.ScoredRow>(
+                TrainedModel.Model, new PredictionEngineOptions { OwnsTransformer = false });
+        }
+        using (cursor)
+        {
+            var score = cursor.GetGetter<VBuffer<float>>(cursor.Schema["Score"]);
+            VBuffer<float> value = default;
+            Assert.That(cursor.MoveNext());
+            score(ref value);
+            Assert.That(value.Length, Is.EqualTo(3));
+        }
+        using (engine)
+            Assert.That(engine.Predict(SyntheticSequences.Make(1, 3)[0]).Score, Has.Length.EqualTo(3));
+    }
+
+    [Test]
+    public void DisposingWhileOtherThreadsPredictNeverCrashes()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var options = SyntheticSequences.QuickOptions();
+        options.TrainingSamples = 64;
+        var keyer = mlContext.Transforms.Conversion.MapValueToKey("Label").Fit(SyntheticSequences.Load(mlContext, 100, 1));
+        var model = mlContext.Transforms.LstmClassifier(options).Fit(keyer.Transform(SyntheticSequences.Load(mlContext, 100, 1)));
+        var row = SyntheticSequences.Make(1, 2)[0];
+        using var started = new CountdownEvent(4);
+        var outcomes = new string[4];
+        var workers = Enumerable.Range(0, 4).Select(t => new Thread(() =>
+        {
+            using var engine = mlContext.Model.CreatePredictionEngine<SequenceRow, LstmClassifierTrainingTests.ScoredRow>(
+                keyer.Append(model), new PredictionEngineOptions { OwnsTransformer = false });
+            started.Signal();
+            try
+            {
+                for (int i = 0; i < 100_000; i++)
+                    engine.Predict(row);
+                outcomes[t] = "finished";
+            }
+            catch (ObjectDisposedException)
+            {
+                outcomes[t] = "disposed";
+            }
+        })).ToList();
+        workers.ForEach(w => w.Start());
+        started.Wait();
+        Thread.Sleep(50);
+        model.Dispose();
+        workers.ForEach(w => w.Join());
+        Assert.That(outcomes, Has.All.EqualTo("disposed"));
+    }
+
+    [Test]
     public void LoadPredictDisposeCyclesDoNotGrowMemory()
     {
         var path = Path.Combine(Path.GetTempPath(), $"mlnetlstm-cycles-{Guid.NewGuid():N}.zip");
@@ -151,6 +226,21 @@ public class ConcurrencyAndLifetimeTests
         GC.Collect();
         using var process = Process.GetCurrentProcess();
         return process.WorkingSet64;
+    }
+
+    public sealed class TaggedRow
+    {
+        public float Index { get; set; }
+        public string Label { get; set; } = "";
+
+        [VectorType(SequenceRow.Length)]
+        public float[] Features { get; set; } = Array.Empty<float>();
+    }
+
+    public sealed class TaggedScore
+    {
+        public float Index { get; set; }
+        public float[] Score { get; set; } = Array.Empty<float>();
     }
 
     private sealed class Progress(Action cancel) : IProgress<LstmTrainingProgress>

@@ -121,6 +121,22 @@ public class LstmClassifierInputErrorTests
         Assert.That(e.Message, Does.Contain("'Features'"));
     }
 
+    [Test]
+    public void ValidationSetKeyedByAnotherMappingIsRefused()
+    {
+        var train = SyntheticSequences.Load(Context, 60, 1);
+        var options = SyntheticSequences.QuickOptions();
+        // Keyed by value order instead of the training mapping's first-appearance order.
+        var validation = SyntheticSequences.Load(Context, 30, 2);
+        options.ValidationSet = Context.Transforms.Conversion.MapValueToKey("Label",
+            keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByValue).Fit(validation).Transform(validation);
+        var keyed = Keyed(train);
+        Assume.That(keyed.Schema["Label"].Annotations, Is.Not.Null);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Context.Transforms.LstmClassifier(options).Fit(keyed));
+        Assert.That(e!.ParamName, Is.EqualTo("ValidationSet"));
+        Assert.That(e.Message, Does.Contain("other values"));
+    }
+
     private static void AssertSchemaError(LstmClassifierOptions options, IDataView data, params string[] fragments)
     {
         var estimator = Context.Transforms.LstmClassifier(options);

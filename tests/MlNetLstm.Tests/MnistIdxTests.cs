@@ -26,6 +26,22 @@ public class MnistIdxTests : TempFolderTest
     }
 
     [Test]
+    public void GettersRefuseBeforeTheFirstRowAndAfterTheLast()
+    {
+        var (imagesPath, labelsPath) = Write(new[] { new byte[Rows * Columns] }, new byte[] { 4 });
+        var data = Context.Data.LoadFromMnistIdx(imagesPath, labelsPath);
+        using var cursor = data.GetRowCursor(data.Schema);
+        var label = cursor.GetGetter<float>(data.Schema["Label"]);
+        float value = 0;
+        Assert.Throws<InvalidOperationException>(() => label(ref value));
+        Assert.That(cursor.MoveNext());
+        label(ref value);
+        Assert.That(value, Is.EqualTo(4f));
+        Assert.That(cursor.MoveNext(), Is.False);
+        Assert.Throws<InvalidOperationException>(() => label(ref value));
+    }
+
+    [Test]
     public void ShippedDataHasTheDocumentedSplit()
     {
         var files = MnistIdxFiles.InFolder(ShippedData.Folder);

@@ -56,6 +56,32 @@ public class ModelFileReliabilityTests : TempFolderTest
     }
 
     [Test]
+    public void CraftedHugeClassCountIsRefusedBeforeAllocating()
+    {
+        var path = SaveTrainedModel();
+        // A valid checksum over an impossible shape: 2^25 classes.
+        RewriteWeights(path, body => BitConverter.TryWriteBytes(body.AsSpan(ClassCountOffset), 1 << 25));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = AssertLoadFails(path);
+        Assert.That(Innermost(e), Is.TypeOf<InvalidDataException>().With.Message.Contains("more than the file holds"));
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)));
+    }
+
+    [Test]
+    public void CraftedDuplicateWeightNameIsRefused()
+    {
+        var path = SaveTrainedModel();
+        RewriteWeights(path, body =>
+        {
+            var from = System.Text.Encoding.ASCII.GetBytes("bias_hh_l0");
+            int at = body.AsSpan().IndexOf(from);
+            System.Text.Encoding.ASCII.GetBytes("bias_ih_l0").CopyTo(body, at);
+        });
+        var e = AssertLoadFails(path);
+        Assert.That(Innermost(e), Is.TypeOf<InvalidDataException>().With.Message.Contains("twice"));
+    }
+
+    [Test]
     public void AtomicSaveLeavesTheOldModelIntactWhenSavingFails()
     {
         var path = SaveTrainedModel();
@@ -105,6 +131,19 @@ public class ModelFileReliabilityTests : TempFolderTest
         Assert.That(File.ReadAllBytes(path), Is.EqualTo(before), "loading never modifies the file");
         return e!;
     }
+
+    // Magic, format version, four length-prefixed column names (Label, Features, Score, PredictedLabel),
+    // then FeatureLength, SequenceLength, HiddenSize, NumberOfLayers, Bidirectional, ClassCount.
+    private const int ClassCountOffset = 8 + (1 + 5) + (1 + 8) + (1 + 5) + (1 + 14) + 4 * 4 + 1;
+
+    /// <summary>Edits the classifier's record and recomputes its checksum, as a crafted file would.</summary>
+    private static void RewriteWeights(string path, Action<byte[]> edit) =>
+        ZipEntries.Rewrite(path, name => name.EndsWith("LstmClassifier.bin"), content =>
+        {
+            var body = content[..^32];
+            edit(body);
+            return body.Concat(SHA256.HashData(body)).ToArray();
+        });
 
     private static bool IsOurs(byte[] header) =>
         header.Length > ModelSignatureOffset + 8

@@ -52,6 +52,7 @@ internal sealed class MnistIdxDataView : IDataView
         private readonly byte[] pixels;
         private readonly byte[] label = new byte[1];
         private long position = -1;
+        private bool done;
 
         public Cursor(MnistIdxDataView parent, HashSet<int> active)
         {
@@ -73,7 +74,10 @@ internal sealed class MnistIdxDataView : IDataView
         public override bool MoveNext()
         {
             if (position + 1 >= parent.images.Count)
+            {
+                done = true; // past the end: getters refuse from now on
                 return false;
+            }
             if (imageStream is not null)
                 parent.images.ReadItem(imageStream, pixels);
             if (labelStream is not null)
@@ -93,18 +97,32 @@ internal sealed class MnistIdxDataView : IDataView
                 $"Column '{column.Name}' holds {column.Type}; it cannot be read as {typeof(TValue).Name}.");
         }
 
-        public override ValueGetter<DataViewRowId> GetIdGetter() =>
-            (ref DataViewRowId id) => id = new DataViewRowId((ulong)position, 0);
+        public override ValueGetter<DataViewRowId> GetIdGetter() => (ref DataViewRowId id) =>
+        {
+            CheckOnRow();
+            id = new DataViewRowId((ulong)position, 0);
+        };
+
+        private void CheckOnRow()
+        {
+            if (position < 0 || done)
+                throw new InvalidOperationException("The cursor is not on a row: call MoveNext first, and stop when it returns false.");
+        }
 
         private void GetFeatures(ref VBuffer<float> features)
         {
+            CheckOnRow();
             var editor = VBufferEditor.Create(ref features, pixels.Length);
             for (int i = 0; i < pixels.Length; i++)
                 editor.Values[i] = PixelValues[pixels[i]];
             features = editor.Commit();
         }
 
-        private void GetLabel(ref float digit) => digit = label[0];
+        private void GetLabel(ref float digit)
+        {
+            CheckOnRow();
+            digit = label[0];
+        }
 
         protected override void Dispose(bool disposing)
         {

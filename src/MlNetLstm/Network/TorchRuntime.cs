@@ -17,15 +17,24 @@ namespace MlNetLstm.Network;
 internal static class TorchRuntime
 {
     private const string HugePagesVariable = "THP_MEM_ALLOC_ENABLE";
-    private static int configured;
+    private static readonly Lazy<bool> Configured = new(Configure, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    public static void EnsureConfigured()
+    /// <summary>Applies the settings once; concurrent callers wait until they are in place.</summary>
+    public static void EnsureConfigured() => _ = Configured.Value;
+
+    private static bool Configure()
     {
-        if (Interlocked.Exchange(ref configured, 1) == 1 || !OperatingSystem.IsLinux())
-            return;
-        // .NET keeps its own copy of the environment; libtorch reads the C library's.
-        if (Environment.GetEnvironmentVariable(HugePagesVariable) is null)
-            _ = NativeEnvironment.setenv(HugePagesVariable, "1", overwrite: 0);
+        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable(HugePagesVariable) is not null)
+            return false;
+        try
+        {
+            // .NET keeps its own copy of the environment; libtorch reads the C library's.
+            return NativeEnvironment.setenv(HugePagesVariable, "1", overwrite: 0) == 0;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false; // a C library without setenv: keep libtorch's defaults
+        }
     }
 
     private static class NativeEnvironment

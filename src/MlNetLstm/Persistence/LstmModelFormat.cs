@@ -82,6 +82,11 @@ internal static class LstmModelFormat
         {
             throw Corrupt("it ends early");
         }
+        catch (Exception e) when (e is FormatException or IOException)
+        {
+            // A checksum only catches accidents: a crafted entry can still hold impossible lengths.
+            throw Corrupt($"it holds malformed data ({e.Message})");
+        }
     }
 
     private static LstmModel ReadBody(BinaryReader reader)
@@ -100,13 +105,19 @@ internal static class LstmModelFormat
         if (shape.FeatureLength <= 0 || shape.SequenceLength <= 0 || shape.FeatureLength % shape.SequenceLength != 0
             || shape.HiddenSize is <= 0 or > MaxDimension || shape.NumberOfLayers is <= 0 or > 1024 || shape.ClassCount < 2)
             throw Corrupt($"its network shape {shape} is not valid");
-        var labelValues = reader.ReadBoolean() ? LabelKeyValues.Read(reader, shape.ClassCount) : null;
+        // Every count is checked against the bytes left before anything that large is allocated.
+        long weightBytes = ExpectedWeightCount(shape) * sizeof(float);
+        if (weightBytes > Remaining(reader))
+            throw Corrupt($"its network shape {shape} needs {weightBytes} bytes of weights, more than the file holds");
+        var labelValues = reader.ReadBoolean() ? LabelKeyValues.Read(reader, shape.ClassCount, Remaining(reader)) : null;
 
         TorchRuntime.EnsureConfigured();
         var network = new LstmClassifierNetwork(shape);
         try
         {
             LoadWeights(reader, network);
+            if (Remaining(reader) != 0)
+                throw Corrupt($"it has {Remaining(reader)} bytes after the weights");
             network.eval();
             return new LstmModel(columns, shape, labelValues, network);
         }
@@ -124,11 +135,14 @@ internal static class LstmModelFormat
         if (count != expected.Count)
             throw Corrupt($"it holds {count} weight tensors where the network has {expected.Count}");
         using var noGrad = no_grad();
+        var seen = new HashSet<string>();
         for (int i = 0; i < count; i++)
         {
             string name = reader.ReadString();
             if (!expected.TryGetValue(name, out var target))
                 throw Corrupt($"it holds an unknown weight tensor '{name}'");
+            if (!seen.Add(name))
+                throw Corrupt($"it holds weight tensor '{name}' twice");
             int rank = reader.ReadInt32();
             var dims = new long[Math.Clamp(rank, 0, 8)];
             for (int d = 0; d < dims.Length; d++)
@@ -140,6 +154,31 @@ internal static class LstmModelFormat
                 throw new EndOfStreamException();
         }
     }
+
+    /// <summary>Weights of a network of this shape, in checked arithmetic (a damaged shape may be huge).</summary>
+    private static long ExpectedWeightCount(NetworkShape shape)
+    {
+        try
+        {
+            checked
+            {
+                long hidden = shape.HiddenSize, gates = 4 * hidden, total = 0;
+                for (int layer = 0; layer < shape.NumberOfLayers; layer++)
+                {
+                    long input = layer == 0 ? shape.InputSize : hidden * shape.Directions;
+                    total += shape.Directions * (gates * input + gates * hidden + 2 * gates);
+                }
+                long features = hidden * shape.Directions;
+                return total + shape.ClassCount * features + shape.ClassCount;
+            }
+        }
+        catch (OverflowException)
+        {
+            return long.MaxValue / sizeof(float);
+        }
+    }
+
+    private static long Remaining(BinaryReader reader) => reader.BaseStream.Length - reader.BaseStream.Position;
 
     private static InvalidDataException Corrupt(string why) =>
         new($"The LSTM classifier's weights in the model file are damaged: {why}. The file cannot be loaded.");

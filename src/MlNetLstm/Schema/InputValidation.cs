@@ -37,9 +37,9 @@ internal static class InputValidation
         if (!double.IsFinite(options.ForgetBias))
             throw new ArgumentOutOfRangeException(nameof(options.ForgetBias), options.ForgetBias,
                 "ForgetBias must be a finite number.");
-        if (options.TrainingSamples / options.BatchSize >= int.MaxValue)
+        if ((options.TrainingSamples + options.BatchSize - 1) / options.BatchSize >= int.MaxValue)
             throw new ArgumentOutOfRangeException(nameof(options.TrainingSamples), options.TrainingSamples,
-                "TrainingSamples / BatchSize must be below int.MaxValue batches.");
+                "TrainingSamples / BatchSize, rounded up, must be below int.MaxValue batches.");
     }
 
     /// <summary>The label column and its class count; it must be a key type with at least two keys.</summary>

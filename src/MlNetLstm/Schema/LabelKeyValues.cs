@@ -57,16 +57,24 @@ internal sealed class LabelKeyValues
         codec.WriteValues(writer, Values);
     }
 
-    public static LabelKeyValues Read(BinaryReader reader, int expectedCount)
+    /// <param name="reader">Positioned at values written by <see cref="Write"/>.</param>
+    /// <param name="expectedCount">The class count the values must match.</param>
+    /// <param name="bytesLeft">Bytes left in the record: every value takes at least one.</param>
+    public static LabelKeyValues Read(BinaryReader reader, int expectedCount, long bytesLeft)
     {
         byte code = reader.ReadByte();
         var codec = Codecs.FirstOrDefault(c => c.Code == code)
             ?? throw new InvalidDataException($"Unknown label value type code {code}.");
         int count = reader.ReadInt32();
-        if (count != expectedCount)
+        if (count != expectedCount || count > bytesLeft)
             throw new InvalidDataException($"Expected {expectedCount} label values, found {count}.");
         return new LabelKeyValues(codec, codec.ReadValues(reader, count));
     }
+
+    /// <summary>Whether <paramref name="other"/> maps the keys to the same values.</summary>
+    public bool SameValuesAs(LabelKeyValues other) =>
+        Count == other.Count && ItemType.Equals(other.ItemType)
+        && Enumerable.Range(0, Count).All(i => codec.ToText(Values, i) == other.codec.ToText(other.Values, i));
 
     /// <summary>The key value types MapValueToKey produces in practice; each has a stable code in saved models.</summary>
     private static readonly ValueCodec[] Codecs =

@@ -29,16 +29,43 @@ internal sealed class ScoredDataView : IDataView
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
     {
         var active = Columns.ActiveOutputs(Schema, columnsNeeded);
-        var input = source.GetRowCursor(Columns.InputsFor(source.Schema, active), rand);
-        return new ScoringCursor(this, input, active);
+        return Wrap(source.GetRowCursor(Columns.InputsFor(source.Schema, active), rand), active);
     }
 
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)
     {
         var active = Columns.ActiveOutputs(Schema, columnsNeeded);
-        return source.GetRowCursorSet(Columns.InputsFor(source.Schema, active), n, rand)
-            .Select(input => (DataViewRowCursor)new ScoringCursor(this, input, active))
-            .ToArray();
+        var inputs = source.GetRowCursorSet(Columns.InputsFor(source.Schema, active), n, rand);
+        var cursors = new DataViewRowCursor[inputs.Length];
+        try
+        {
+            for (int i = 0; i < inputs.Length; i++)
+                cursors[i] = Wrap(inputs[i], active);
+            return cursors;
+        }
+        catch
+        {
+            // Release what was built, and the input cursors not yet wrapped.
+            foreach (var cursor in cursors)
+                cursor?.Dispose();
+            foreach (var input in inputs.Skip(cursors.Count(c => c is not null)))
+                input.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A scoring cursor over <paramref name="input"/>; if it cannot be built, the input is disposed.</summary>
+    private ScoringCursor Wrap(DataViewRowCursor input, bool[] active)
+    {
+        try
+        {
+            return new ScoringCursor(this, input, active);
+        }
+        catch
+        {
+            input.Dispose();
+            throw;
+        }
     }
 }
 

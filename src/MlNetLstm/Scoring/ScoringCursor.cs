@@ -20,6 +20,9 @@ internal sealed class ScoringCursor : DataViewRowCursor
     private readonly BufferedColumn?[] buffered;
     private readonly ValueGetter<DataViewRowId> inputId = null!;
     private readonly DataViewRowId[] ids = null!;
+    // Each row keeps the upstream batch it came from: ML.NET restores the order of rows read by
+    // parallel cursors from their Batch and Position.
+    private readonly long[] batches = null!;
     private readonly ValueGetter<VBuffer<float>> inputFeatures = null!;
     private VBuffer<float> featureRow;
     private readonly ScoringBatch batch = null!;
@@ -46,13 +49,14 @@ internal sealed class ScoringCursor : DataViewRowCursor
         }
         inputId = input.GetIdGetter();
         ids = new DataViewRowId[BatchRows];
+        batches = new long[BatchRows];
         inputFeatures = input.GetGetter<VBuffer<float>>(input.Schema[columns.FeatureIndex]);
         batch = parent.Scorer.CreateBatch(BatchRows);
     }
 
     public override DataViewSchema Schema => parent.Schema;
     public override long Position => position;
-    public override long Batch => input.Batch;
+    public override long Batch => scoring && slot >= 0 ? batches[slot] : input.Batch;
 
     public override bool IsColumnActive(DataViewSchema.Column column) => active[column.Index];
 
@@ -90,6 +94,7 @@ internal sealed class ScoringCursor : DataViewRowCursor
             foreach (var column in buffered)
                 column?.Store(row);
             inputId(ref ids[row]);
+            batches[row] = input.Batch;
             inputFeatures(ref featureRow);
             FeatureRows.CheckLength(featureRow, featureLength, featureColumn);
             featureRow.CopyTo(features.Slice(row * featureLength, featureLength));

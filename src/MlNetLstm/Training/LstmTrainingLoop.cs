@@ -56,20 +56,27 @@ internal static class LstmTrainingLoop
         for (int batch = 1; batch <= totalBatches; batch++)
         {
             host.CheckAlive();
-            using var scope = NewDisposeScope();
-            order.Fill(indices);
-            var rows = tensor(indices);
-            var labels = train.Labels.index_select(0, rows);
-            var logits = network.call(train.Features.index_select(0, rows));
-            var loss = nn.functional.cross_entropy(logits, labels);
-            optimizer.zero_grad();
-            loss.backward();
-            optimizer.step();
-
-            if (batch % options.DisplayStep != 0 && batch != totalBatches)
+            bool report = batch % options.DisplayStep == 0 || batch == totalBatches;
+            double batchLoss = double.NaN, batchAccuracy = double.NaN;
+            using (var scope = NewDisposeScope())
+            {
+                order.Fill(indices);
+                var rows = tensor(indices);
+                var labels = train.Labels.index_select(0, rows);
+                var logits = network.call(train.Features.index_select(0, rows));
+                var loss = nn.functional.cross_entropy(logits, labels);
+                optimizer.zero_grad();
+                loss.backward();
+                optimizer.step();
+                if (report)
+                {
+                    batchLoss = loss.item<float>();
+                    batchAccuracy = logits.argmax(1).eq(labels).sum().item<long>() / (double)batchSize;
+                }
+            }
+            if (!report)
                 continue;
-            double batchLoss = loss.item<float>();
-            double batchAccuracy = logits.argmax(1).eq(labels).sum().item<long>() / (double)batchSize;
+            // Outside the batch's dispose scope: the receiver may use TorchSharp itself.
             (double Loss, double Accuracy)? held = validation is null ? null : Evaluate(network, validation);
             long seen = (long)batch * batchSize;
             var progress = new LstmTrainingProgress(batch, totalBatches, seen, seen / (double)train.Count,

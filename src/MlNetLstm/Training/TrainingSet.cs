@@ -77,11 +77,16 @@ internal sealed class TrainingSet : IDisposable
 
         var featureTensor = zeros(count, featureLength);
         var labelTensor = zeros(count, dtype: ScalarType.Int64);
-        if (count > 0)
+        // In chunks: a span over tensor memory is limited to 2 GiB.
+        int rowsPerChunk = Math.Max(1, int.MaxValue / sizeof(float) / featureLength);
+        for (int start = 0; start < count; start += rowsPerChunk)
         {
-            features.AsSpan(0, count * featureLength).CopyTo(featureTensor.FloatSpan());
-            labels.AsSpan(0, count).CopyTo(labelTensor.LongSpan());
+            int rows = Math.Min(rowsPerChunk, count - start);
+            using var chunk = featureTensor.narrow(0, start, rows);
+            features.AsSpan(start * featureLength, rows * featureLength).CopyTo(chunk.FloatSpan());
         }
+        if (count > 0)
+            labels.AsSpan(0, count).CopyTo(labelTensor.LongSpan());
         return new TrainingSet(featureTensor, labelTensor, count, skipped);
     }
 
