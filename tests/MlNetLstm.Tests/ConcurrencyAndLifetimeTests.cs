@@ -158,9 +158,9 @@ public class ConcurrencyAndLifetimeTests
                 }
             }
             Cycles(100); // warm-up: allocator pools and JIT settle
-            long before = ResidentBytes();
+            long before = Benchmarks.Statistics.ResidentBytes();
             Cycles(1_000);
-            long after = ResidentBytes();
+            long after = Benchmarks.Statistics.ResidentBytes();
             TestContext.Out.WriteLine($"RSS {before / 1e6:F1} MB -> {after / 1e6:F1} MB over 1,000 cycles");
             Assert.That(after, Is.LessThan(before * 1.10 + 20e6), "memory stays flat over 1,000 load/predict/dispose cycles");
         }
@@ -193,7 +193,7 @@ public class ConcurrencyAndLifetimeTests
 
         var endless = SyntheticSequences.QuickOptions();
         endless.TrainingSamples = 10_000_000;
-        endless.Progress = new Progress(mlContext.CancelExecution);
+        endless.Progress = new SynchronousProgress<LstmTrainingProgress>(_ => mlContext.CancelExecution());
         Assert.Throws<OperationCanceledException>(() => mlContext.Transforms.LstmClassifier(endless).Fit(keyed));
 
         Assert.That(fitted.Transform(keyed).GetColumn<float[]>("Score").Select(ScoreText.Format), Is.EqualTo(before));
@@ -219,15 +219,6 @@ public class ConcurrencyAndLifetimeTests
         }
     }
 
-    private static long ResidentBytes()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-        using var process = Process.GetCurrentProcess();
-        return process.WorkingSet64;
-    }
-
     public sealed class TaggedRow
     {
         public float Index { get; set; }
@@ -241,10 +232,5 @@ public class ConcurrencyAndLifetimeTests
     {
         public float Index { get; set; }
         public float[] Score { get; set; } = Array.Empty<float>();
-    }
-
-    private sealed class Progress(Action cancel) : IProgress<LstmTrainingProgress>
-    {
-        public void Report(LstmTrainingProgress value) => cancel();
     }
 }

@@ -14,7 +14,7 @@ public class DataErrorTests
             row.Features[0] = float.NaN;
         var reports = 0;
         var options = SyntheticSequences.QuickOptions();
-        options.Progress = new Counter(() => reports++);
+        options.Progress = new SynchronousProgress<LstmTrainingProgress>(_ => reports++);
         var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label").Append(mlContext.Transforms.LstmClassifier(options));
         var e = Assert.Throws<InvalidOperationException>(() => pipeline.Fit(mlContext.Data.LoadFromEnumerable(rows)));
         Assert.That(e!.Message, Does.Contain("No usable training rows").And.Contain("'Label'").And.Contain("'Features'"));
@@ -58,10 +58,5 @@ public class DataErrorTests
         using var model = mlContext.Transforms.LstmClassifier(options).Fit(keyer.Transform(mlContext.Data.LoadFromEnumerable(rows)));
         Assert.That(logLines, Has.Some.Contains("Read 99 training rows"));
         Assert.That(logLines, Has.Some.Contains("Skipped 1 training rows"));
-    }
-
-    private sealed class Counter(Action count) : IProgress<LstmTrainingProgress>
-    {
-        public void Report(LstmTrainingProgress value) => count();
     }
 }

@@ -192,10 +192,4 @@ public class LstmClassifierTrainingTests
         public float[] Score { get; set; } = Array.Empty<float>();
         public uint PredictedLabel { get; set; }
     }
-
-    /// <summary>Unlike <see cref="Progress{T}"/>, reports on the calling thread so a test sees them all.</summary>
-    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 }

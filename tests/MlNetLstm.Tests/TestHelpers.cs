@@ -57,3 +57,9 @@ public static class ZipEntries
         }
     }
 }
+
+/// <summary>Unlike <see cref="Progress{T}"/>, reports on the calling thread, so a test sees every report in order.</summary>
+public sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}

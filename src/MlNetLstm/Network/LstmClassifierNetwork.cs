@@ -10,6 +10,35 @@ internal sealed record NetworkShape(
 {
     public int InputSize => FeatureLength / SequenceLength;
     public int Directions => Bidirectional ? 2 : 1;
+
+    /// <summary>
+    /// How many weights <see cref="LstmClassifierNetwork"/> has for this shape, known before building it;
+    /// saturates instead of overflowing, as a shape read from a damaged file may be absurd.
+    /// </summary>
+    public long WeightCount
+    {
+        get
+        {
+            try
+            {
+                checked
+                {
+                    // Per layer and direction: input and hidden weights of the four gates, and their two biases.
+                    long hidden = HiddenSize, gates = 4 * hidden, total = 0;
+                    for (int layer = 0; layer < NumberOfLayers; layer++)
+                    {
+                        long input = layer == 0 ? InputSize : hidden * Directions;
+                        total += Directions * (gates * input + gates * hidden + 2 * gates);
+                    }
+                    return total + ClassCount * (hidden * Directions + 1);
+                }
+            }
+            catch (OverflowException)
+            {
+                return long.MaxValue / sizeof(float);
+            }
+        }
+    }
 }
 
 /// <summary>

@@ -106,7 +106,7 @@ internal static class LstmModelFormat
             || shape.HiddenSize is <= 0 or > MaxDimension || shape.NumberOfLayers is <= 0 or > 1024 || shape.ClassCount < 2)
             throw Corrupt($"its network shape {shape} is not valid");
         // Every count is checked against the bytes left before anything that large is allocated.
-        long weightBytes = ExpectedWeightCount(shape) * sizeof(float);
+        long weightBytes = shape.WeightCount * sizeof(float);
         if (weightBytes > Remaining(reader))
             throw Corrupt($"its network shape {shape} needs {weightBytes} bytes of weights, more than the file holds");
         var labelValues = reader.ReadBoolean() ? LabelKeyValues.Read(reader, shape.ClassCount, Remaining(reader)) : null;
@@ -152,29 +152,6 @@ internal static class LstmModelFormat
             var storage = target.bytes;
             if (reader.Read(storage) != storage.Length)
                 throw new EndOfStreamException();
-        }
-    }
-
-    /// <summary>Weights of a network of this shape, in checked arithmetic (a damaged shape may be huge).</summary>
-    private static long ExpectedWeightCount(NetworkShape shape)
-    {
-        try
-        {
-            checked
-            {
-                long hidden = shape.HiddenSize, gates = 4 * hidden, total = 0;
-                for (int layer = 0; layer < shape.NumberOfLayers; layer++)
-                {
-                    long input = layer == 0 ? shape.InputSize : hidden * shape.Directions;
-                    total += shape.Directions * (gates * input + gates * hidden + 2 * gates);
-                }
-                long features = hidden * shape.Directions;
-                return total + shape.ClassCount * features + shape.ClassCount;
-            }
-        }
-        catch (OverflowException)
-        {
-            return long.MaxValue / sizeof(float);
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Numerics;
 using MlNetLstm.Network;
 using static TorchSharp.torch;
 
@@ -63,7 +62,7 @@ internal sealed class BatchScorer : IDisposable
         var features = batch.Input.FloatSpan();
         for (int row = 0; row < rows; row++)
         {
-            if (AllFinite(features.Slice(row * FeatureLength, FeatureLength)))
+            if (FeatureRows.AllFinite(features.Slice(row * FeatureLength, FeatureLength)))
             {
                 batch.KeyBuffer[row] = (uint)batch.IndexBuffer[row] + 1;
             }
@@ -91,19 +90,6 @@ internal sealed class BatchScorer : IDisposable
             lifetime.ExitWriteLock();
         }
     }
-
-    /// <summary>True when no value is NaN or infinite: x·0 is 0 for every finite x and NaN otherwise.</summary>
-    private static bool AllFinite(ReadOnlySpan<float> values)
-    {
-        var sum = Vector<float>.Zero;
-        int i = 0;
-        for (; i <= values.Length - Vector<float>.Count; i += Vector<float>.Count)
-            sum += new Vector<float>(values[i..]) * Vector<float>.Zero;
-        float tail = 0;
-        for (; i < values.Length; i++)
-            tail += values[i] * 0;
-        return Vector.Dot(sum, Vector<float>.One) + tail == 0;
-    }
 }
 
 /// <summary>
@@ -117,7 +103,6 @@ internal sealed class ScoringBatch : IDisposable
     public ScoringBatch(BatchScorer scorer, int capacity)
     {
         this.scorer = scorer;
-        Capacity = capacity;
         // Detached: a dispose scope the caller happens to have open must not free the cursor's buffer.
         Input = zeros(capacity, scorer.FeatureLength).DetachFromDisposeScope();
         ProbabilityBuffer = new float[capacity * scorer.ClassCount];
@@ -125,7 +110,6 @@ internal sealed class ScoringBatch : IDisposable
         IndexBuffer = new long[capacity];
     }
 
-    public int Capacity { get; }
     internal Tensor Input { get; }
     internal float[] ProbabilityBuffer { get; }
     internal uint[] KeyBuffer { get; }
@@ -136,8 +120,6 @@ internal sealed class ScoringBatch : IDisposable
     /// asks libtorch for the tensor's storage.
     /// </summary>
     public Span<float> Features => Input.FloatSpan();
-
-    public int FeatureLength => scorer.FeatureLength;
 
     public void Score(int rows) => scorer.Score(this, rows);
 

@@ -37,18 +37,19 @@ internal sealed class ScoredDataView : IDataView
         var active = Columns.ActiveOutputs(Schema, columnsNeeded);
         var inputs = source.GetRowCursorSet(Columns.InputsFor(source.Schema, active), n, rand);
         var cursors = new DataViewRowCursor[inputs.Length];
+        int built = 0;
         try
         {
-            for (int i = 0; i < inputs.Length; i++)
-                cursors[i] = Wrap(inputs[i], active);
+            for (; built < inputs.Length; built++)
+                cursors[built] = Wrap(inputs[built], active);
             return cursors;
         }
         catch
         {
-            // Release what was built, and the input cursors not yet wrapped.
-            foreach (var cursor in cursors)
-                cursor?.Dispose();
-            foreach (var input in inputs.Skip(cursors.Count(c => c is not null)))
+            // Release the cursors built; Wrap released the input that failed; then the ones not reached.
+            foreach (var cursor in cursors.Take(built))
+                cursor.Dispose();
+            foreach (var input in inputs.Skip(built + 1))
                 input.Dispose();
             throw;
         }

@@ -96,8 +96,7 @@ internal sealed class ScoringCursor : DataViewRowCursor
             inputId(ref ids[row]);
             batches[row] = input.Batch;
             inputFeatures(ref featureRow);
-            FeatureRows.CheckLength(featureRow, featureLength, featureColumn);
-            featureRow.CopyTo(features.Slice(row * featureLength, featureLength));
+            FeatureRows.CopyChecked(featureRow, features.Slice(row * featureLength, featureLength), featureColumn);
         }
         if (rowsInBatch == 0)
             return false;

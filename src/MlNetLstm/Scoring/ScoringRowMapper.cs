@@ -80,8 +80,7 @@ internal sealed class ScoringRowMapper : IRowToRowMapper
             if (scoredPosition == input.Position && input.Position >= 0)
                 return;
             inputFeatures!(ref featureRow);
-            FeatureRows.CheckLength(featureRow, mapper.scorer.FeatureLength, input.Schema[mapper.columns.FeatureIndex]);
-            featureRow.CopyTo(batch!.Features);
+            FeatureRows.CopyChecked(featureRow, batch!.Features, input.Schema[mapper.columns.FeatureIndex]);
             batch.Score(1);
             scoredPosition = input.Position;
         }

@@ -63,10 +63,9 @@ internal sealed class TrainingSet : IDisposable
                     Array.Resize(ref features, (int)(grown * featureLength));
                     Array.Resize(ref labels, (int)grown);
                 }
-                FeatureRows.CheckLength(row, featureLength, featureColumn);
                 var destination = features.AsSpan(count * featureLength, featureLength);
-                row.CopyTo(destination);
-                if (!AllFinite(destination))
+                FeatureRows.CopyChecked(row, destination, featureColumn);
+                if (!FeatureRows.AllFinite(destination))
                 {
                     skipped++;
                     continue;
@@ -110,16 +109,6 @@ internal sealed class TrainingSet : IDisposable
             getter(ref value);
             return widen(value);
         };
-    }
-
-    private static bool AllFinite(ReadOnlySpan<float> values)
-    {
-        foreach (float v in values)
-        {
-            if (!float.IsFinite(v))
-                return false;
-        }
-        return true;
     }
 
     public void Dispose()
