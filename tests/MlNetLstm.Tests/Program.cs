@@ -11,6 +11,11 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        if (args is ["write-fixture", var folder])
+        {
+            ModelFixtures.Write(folder);
+            return 0;
+        }
         if (args is ["fit-hash"])
         {
             Console.WriteLine(FitHash());
@@ -18,7 +23,7 @@ public static class Program
         }
         if (args is not ["score", var modelPath, var rowCount, var seed])
         {
-            Console.Error.WriteLine("usage: score MODEL ROWS SEED | fit-hash");
+            Console.Error.WriteLine("usage: score MODEL ROWS SEED | fit-hash | write-fixture FOLDER");
             return 2;
         }
         var mlContext = new MLContext();

@@ -1,0 +1,35 @@
+using Microsoft.ML;
+
+namespace MlNetLstm.Tests;
+
+/// <summary>Model files written by earlier MlNetLstm versions keep loading and scoring bit for bit.</summary>
+public class ModelFormatCompatibilityTests
+{
+    private static string FixtureFolder(string version) => Path.Combine(AppContext.BaseDirectory, "Fixtures", version);
+
+    public static IEnumerable<TestCaseData> FixtureModels() =>
+        from version in new[] { "0.1.0" }
+        from model in ModelFixtures.Models
+        select new TestCaseData(version, model.File).SetName($"{{m}}({version}, {model.File})");
+
+    [TestCaseSource(nameof(FixtureModels))]
+    public void ModelWrittenByAnEarlierVersionScoresExactlyAsItDid(string version, string file)
+    {
+        var folder = FixtureFolder(version);
+        var document = ModelFixtures.ReadExpected(folder);
+        var rows = ModelFixtures.RowsOf(document);
+        var mlContext = new MLContext();
+        var model = mlContext.Model.Load(Path.Combine(folder, file), out _);
+        try
+        {
+            var actual = ModelFixtures.Score(mlContext, model, rows);
+            Assert.That(actual.Select(r => string.Join(",", r.Score) + "/" + r.PredictedLabel),
+                Is.EqualTo(document.Models[file].Select(r => string.Join(",", r.Score) + "/" + r.PredictedLabel)));
+            Assert.That(actual.Count(r => r.PredictedLabel == 0), Is.EqualTo(1), "the NaN row gets the missing key");
+        }
+        finally
+        {
+            (model as IDisposable)?.Dispose();
+        }
+    }
+}
