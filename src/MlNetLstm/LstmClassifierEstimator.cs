@@ -4,20 +4,23 @@ using MlNetLstm.MlNetInternals;
 using MlNetLstm.Network;
 using MlNetLstm.Persistence;
 using MlNetLstm.Schema;
+using MlNetLstm.Sequences;
 using MlNetLstm.Training;
 
 namespace MlNetLstm;
 
 /// <summary>
-/// Trains an LSTM classifier over a fixed-length float vector read as a sequence. Create it with
+/// Trains an LSTM classifier over a float vector read as a sequence. Create it with
 /// <see cref="LstmClassifierCatalog.LstmClassifier(TransformsCatalog, LstmClassifierOptions)"/>.
 /// </summary>
 /// <remarks>
-/// Input: a key-typed label column and a known-size <c>Vector&lt;float&gt;</c> feature column whose
-/// length is a multiple of <see cref="LstmClassifierOptions.SequenceLength"/>. Output: <c>Score</c>,
-/// a <c>Vector&lt;float, classes&gt;</c> of softmax probabilities, and <c>PredictedLabel</c>, a key
-/// with the label's key values. Rows with a missing label or a NaN/infinite feature are skipped in
-/// training and counted in the log. The training rows are held in memory once as a float tensor.
+/// Input: a key-typed label column and a <c>Vector&lt;float&gt;</c> feature column: of known size, cut
+/// into <see cref="LstmClassifierOptions.SequenceLength"/> steps, or of any size with
+/// <see cref="LstmClassifierOptions.InputSize"/> values per step. Output: <c>Score</c>, a
+/// <c>Vector&lt;float, classes&gt;</c> of softmax probabilities, and <c>PredictedLabel</c>, a key with the
+/// label's key values. Rows with a missing label, a NaN/infinite value inside the sequence or no steps
+/// are skipped in training and counted in the log; when they are more than half of the rows, Fit refuses.
+/// The training rows are held in memory once.
 /// </remarks>
 public sealed class LstmClassifierEstimator : IEstimator<LstmClassifierTransformer>
 {
@@ -37,61 +40,92 @@ public sealed class LstmClassifierEstimator : IEstimator<LstmClassifierTransform
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         var label = InputValidation.CheckLabel(inputSchema, options.LabelColumnName);
-        InputValidation.CheckFeatures(inputSchema, options.FeatureColumnName);
+        InputValidation.CheckFeatures(inputSchema, options);
         return OutputColumns.Promise(inputSchema, options.ScoreColumnName, options.PredictedLabelColumnName, label);
     }
 
     /// <summary>Trains on <paramref name="input"/> and returns the fitted transformer.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type.</exception>
-    /// <exception cref="InvalidOperationException">No usable training rows.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A column is missing or of the wrong type, or a row's length is not a whole number of steps.</exception>
+    /// <exception cref="InvalidOperationException">No usable training rows, or more than half of them unusable.</exception>
     /// <exception cref="OperationCanceledException">The MLContext was told to cancel.</exception>
     public LstmClassifierTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         var (labelColumn, classCount) = InputValidation.CheckLabel(input.Schema, options.LabelColumnName);
-        var (featureColumn, featureLength) = InputValidation.CheckFeatures(input.Schema, options.FeatureColumnName, options.SequenceLength);
+        var (featureColumn, featureSize) = InputValidation.CheckFeatures(input.Schema, options.FeatureColumnName);
+        int inputSize = InputValidation.InputSizeFor(options, featureColumn.Name, featureSize);
         var labelValues = LabelKeyValues.FromLabelColumn(labelColumn);
-        var shape = new NetworkShape(featureLength, options.SequenceLength, options.HiddenSize,
-            options.NumberOfLayers, options.Bidirectional, classCount);
+        if (labelValues is not null && labelValues.Count != classCount)
+            throw new ArgumentOutOfRangeException("inputSchema",
+                $"Label column '{labelColumn.Name}' has {classCount} keys but {labelValues.Count} key values (its KeyValues annotation): they must match.");
+        var shape = new NetworkShape(inputSize, options.HiddenSize, options.NumberOfLayers, options.Bidirectional, classCount);
 
         using var host = new HostChannel(environment, nameof(LstmClassifierEstimator), "Training");
         int seed = options.Seed ?? host.Random.Next();
-        using var train = TrainingSet.Read(input, labelColumn, featureColumn, featureLength, classCount, host.CheckAlive);
-        ReportRows(host, "training", train);
-        if (train.Count == 0)
-            throw new InvalidOperationException(
-                $"No usable training rows: every row had a missing '{options.LabelColumnName}' or a NaN/infinite value in '{options.FeatureColumnName}' (or the data is empty).");
-        using var validation = ReadValidationSet(host, shape, labelValues);
+        var sequenceShape = new SequenceShape(inputSize, options.FeatureLayout, featureSize, Normalization: null);
+        using var train = TrainingSet.Read(input, labelColumn, featureColumn, classCount,
+            new SequenceDecoder(sequenceShape, featureColumn.Name), host.CheckAlive);
+        CheckUsable(host, "training", train);
+        if (options.InputNormalization == InputNormalization.PerChannel)
+        {
+            var statistics = ChannelStatistics.Measure(train.Sequences);
+            for (int row = 0; row < train.Count; row++)
+                statistics.Apply(train.Sequences.ValuesOf(row));
+            sequenceShape = sequenceShape with { Normalization = statistics };
+            host.Info("Per-channel normalisation: mean " + Describe(statistics.Mean) + ", deviation " + Describe(statistics.Deviation) + ".");
+        }
+        using var validation = ReadValidationSet(host, sequenceShape, classCount, labelValues);
 
         var network = LstmTrainingLoop.Train(host, options, shape, train, validation, seed);
         var columns = new ColumnNames(options.LabelColumnName, options.FeatureColumnName, options.ScoreColumnName, options.PredictedLabelColumnName);
-        return new LstmClassifierTransformer(environment, new LstmModel(columns, shape, labelValues, network));
+        return new LstmClassifierTransformer(new LstmModel(columns, sequenceShape, shape, labelValues, network));
     }
 
-    private TrainingSet? ReadValidationSet(HostChannel host, NetworkShape shape, LabelKeyValues? trainingValues)
+    private TrainingSet? ReadValidationSet(HostChannel host, SequenceShape input, int classCount, LabelKeyValues? trainingValues)
     {
         if (options.ValidationSet is not IDataView data)
             return null;
         const string parameter = nameof(options.ValidationSet);
-        var (label, classCount) = InputValidation.CheckLabel(data.Schema, options.LabelColumnName, parameter);
-        var (features, _) = InputValidation.CheckFeatures(data.Schema, options.FeatureColumnName, shape.SequenceLength, shape.FeatureLength, parameter);
-        if (classCount != shape.ClassCount)
-            throw new ArgumentOutOfRangeException(nameof(options.ValidationSet),
-                $"ValidationSet: label column '{options.LabelColumnName}' has {classCount} classes where the training data has {shape.ClassCount}.");
+        var (label, validationClasses) = InputValidation.CheckLabel(data.Schema, options.LabelColumnName, parameter);
+        var (features, size) = InputValidation.CheckFeatures(data.Schema, options.FeatureColumnName, parameter);
+        if (size is int known && known % input.InputSize != 0)
+            throw new ArgumentOutOfRangeException(parameter,
+                $"ValidationSet: feature column '{features.Name}' has {known} values, which is not a multiple of the input size {input.InputSize}.");
+        if (validationClasses != classCount)
+            throw new ArgumentOutOfRangeException(parameter,
+                $"ValidationSet: label column '{options.LabelColumnName}' has {validationClasses} classes where the training data has {classCount}.");
         // Keys mean classes only through their values: a set keyed by its own mapping may number them differently.
         var values = LabelKeyValues.FromLabelColumn(label);
         if (trainingValues is not null && values is not null && !trainingValues.SameValuesAs(values))
-            throw new ArgumentOutOfRangeException(nameof(options.ValidationSet),
+            throw new ArgumentOutOfRangeException(parameter,
                 $"ValidationSet: label column '{options.LabelColumnName}' maps its keys to other values than the training data; key it with the key mapping fitted on the training data.");
-        var set = TrainingSet.Read(data, label, features, shape.FeatureLength, shape.ClassCount, host.CheckAlive);
-        ReportRows(host, "validation", set);
-        return set;
+        var set = TrainingSet.Read(data, label, features, classCount, new SequenceDecoder(input, features.Name), host.CheckAlive);
+        try
+        {
+            CheckUsable(host, "validation", set);
+            return set;
+        }
+        catch
+        {
+            set.Dispose();
+            throw;
+        }
     }
 
-    private static void ReportRows(HostChannel host, string role, TrainingSet set)
+    /// <summary>Reports skipped rows; refuses a set with no usable rows, or fewer usable rows than unusable ones.</summary>
+    private void CheckUsable(HostChannel host, string role, TrainingSet set)
     {
-        host.Info($"Read {set.Count} {role} rows.");
-        if (set.SkippedRows > 0)
-            host.Warning($"Skipped {set.SkippedRows} {role} rows with a missing label or a NaN/infinite feature.");
+        host.Info($"Read {set.Count} {role} rows (sequences of {set.MinSteps}–{set.MaxSteps} steps of {set.InputSize} values).");
+        var skipped = set.Skipped;
+        if (set.Count == 0 || skipped.Total > set.Count)
+            throw new InvalidOperationException(
+                $"{(set.Count == 0 ? "No" : "Too few")} usable {role} rows: {set.Count} usable, {skipped.Total} unusable ({skipped}). "
+                + $"Label column '{options.LabelColumnName}' must hold a key and feature column '{options.FeatureColumnName}' a sequence of at least one step, "
+                + "with no NaN or infinite value except trailing all-NaN padding steps.");
+        if (skipped.Total > 0)
+            host.Warning($"Skipped {skipped.Total} of {set.Count + skipped.Total} {role} rows: {skipped}.");
     }
+
+    private static string Describe(float[] values) =>
+        "[" + string.Join(", ", values.Take(8).Select(v => v.ToString("G4", System.Globalization.CultureInfo.InvariantCulture))) + (values.Length > 8 ? ", …]" : "]");
 }

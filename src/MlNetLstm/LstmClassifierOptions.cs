@@ -12,7 +12,10 @@ public sealed class LstmClassifierOptions
     /// <summary>Name of the label column; it must be a key type (use <c>MapValueToKey</c>). Default "Label".</summary>
     public string LabelColumnName { get; set; } = "Label";
 
-    /// <summary>Name of the features column: a known-size vector of <see cref="float"/>. Default "Features".</summary>
+    /// <summary>
+    /// Name of the features column: a vector of <see cref="float"/> read as a sequence of steps — of known
+    /// size, or of variable size when <see cref="InputSize"/> is set. Default "Features".
+    /// </summary>
     public string FeatureColumnName { get; set; } = "Features";
 
     /// <summary>Name of the output column of class probabilities. Default "Score".</summary>
@@ -22,10 +25,36 @@ public sealed class LstmClassifierOptions
     public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
 
     /// <summary>
-    /// Number of time steps the feature vector is cut into. The input size of each step is the vector
-    /// length divided by this, so the length must be a multiple of it. Default 28 (one MNIST row per step).
+    /// Number of time steps a known-size feature vector is cut into; each step holds the vector's size
+    /// divided by this, so the size must be a multiple of it. Null (the default) means 28 — one MNIST row
+    /// per step — unless <see cref="InputSize"/> is set. Set one of the two.
     /// </summary>
-    public int SequenceLength { get; set; } = 28;
+    public int? SequenceLength { get; set; }
+
+    /// <summary>
+    /// Values per step (channels): the alternative to <see cref="SequenceLength"/>, needed for a feature
+    /// column of variable size. Every row then holds as many steps as its length allows, and its length
+    /// must be a multiple of this. Trailing steps whose values are all NaN are padding and are dropped.
+    /// Default null.
+    /// </summary>
+    public int? InputSize { get; set; }
+
+    /// <summary>
+    /// Where value (step t, channel c) sits in the feature vector: <see cref="MlNetLstm.FeatureLayout.StepMajor"/>
+    /// (element <c>t * channels + c</c>, the default) or <see cref="MlNetLstm.FeatureLayout.ChannelMajor"/>
+    /// (element <c>c * steps + t</c>, what <c>Concatenate</c> of one vector column per sensor gives).
+    /// </summary>
+    public FeatureLayout FeatureLayout { get; set; } = FeatureLayout.StepMajor;
+
+    /// <summary>
+    /// Scaling learned at Fit and applied inside the model: <see cref="MlNetLstm.InputNormalization.None"/>
+    /// (the default) or <see cref="MlNetLstm.InputNormalization.PerChannel"/> (each channel's mean and
+    /// standard deviation over the real training steps).
+    /// </summary>
+    public InputNormalization InputNormalization { get; set; } = InputNormalization.None;
+
+    /// <summary>The step count used when neither <see cref="SequenceLength"/> nor <see cref="InputSize"/> is set.</summary>
+    internal const int DefaultSequenceLength = 28;
 
     /// <summary>Number of hidden units of each LSTM layer. Default 128.</summary>
     public int HiddenSize { get; set; } = 128;
@@ -57,7 +86,7 @@ public sealed class LstmClassifierOptions
     /// <summary>
     /// How many samples training consumes, rounded up to whole batches (the reference's
     /// <c>training_iters</c>). Epochs follow from it: the data is reshuffled each time it is exhausted.
-    /// Default 100,000.
+    /// <see cref="long.MaxValue"/> trains until <c>mlContext.CancelExecution()</c>. Default 100,000.
     /// </summary>
     public long TrainingSamples { get; set; } = 100_000;
 

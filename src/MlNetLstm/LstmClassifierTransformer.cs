@@ -24,12 +24,17 @@ public sealed class LstmClassifierTransformer : ITransformer, IDisposable
     private readonly LstmModel model;
     private readonly BatchScorer scorer;
 
-    internal LstmClassifierTransformer(IHostEnvironment environment, LstmModel model)
+    internal LstmClassifierTransformer(LstmModel model)
     {
-        ArgumentNullException.ThrowIfNull(environment);
         this.model = model;
-        scorer = new BatchScorer(model.Network, this);
+        scorer = new BatchScorer(model.Network, model.Input, model.Columns.Features, this);
     }
+
+    /// <summary>The model behind this transformer (tests and the exporter read it).</summary>
+    internal LstmModel Model => model;
+
+    /// <summary>Guards the network's lifetime (tests observe it).</summary>
+    internal BatchScorer Scorer => scorer;
 
     /// <summary>Name of the label column the model was trained on.</summary>
     public string LabelColumnName => model.Columns.Label;
@@ -46,11 +51,24 @@ public sealed class LstmClassifierTransformer : ITransformer, IDisposable
     /// <summary>Number of classes, the length of the Score vector.</summary>
     public int ClassCount => model.Shape.ClassCount;
 
-    /// <summary>Length of the feature vector the model reads.</summary>
-    public int FeatureLength => model.Shape.FeatureLength;
+    /// <summary>
+    /// Size of the feature vectors the model was trained on, or null when they were of variable size. The
+    /// model scores vectors of any size that is a whole number of steps.
+    /// </summary>
+    public int? FeatureLength => model.Input.FeatureLength;
 
-    /// <summary>Number of time steps the feature vector is read as.</summary>
-    public int SequenceLength => model.Shape.SequenceLength;
+    /// <summary>Time steps of the training rows when they all had one length (<see cref="FeatureLength"/> ÷ <see cref="InputSize"/>), else null.</summary>
+    public int? SequenceLength => model.Input.SequenceLength;
+
+    /// <summary>Values per step (channels) the LSTM reads.</summary>
+    public int InputSize => model.Input.InputSize;
+
+    /// <summary>Where value (step, channel) sits in a feature vector.</summary>
+    public FeatureLayout FeatureLayout => model.Input.Layout;
+
+    /// <summary>The scaling applied to the input inside the model.</summary>
+    public InputNormalization InputNormalization =>
+        model.Input.Normalization is null ? InputNormalization.None : InputNormalization.PerChannel;
 
     /// <summary>Hidden units per LSTM layer.</summary>
     public int HiddenSize => model.Shape.HiddenSize;
@@ -69,7 +87,7 @@ public sealed class LstmClassifierTransformer : ITransformer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         ThrowIfDisposed();
-        InputValidation.CheckFeatures(inputSchema, model.Columns.Features, model.Shape.SequenceLength, model.Shape.FeatureLength);
+        InputValidation.CheckScoringFeatures(inputSchema, model.Columns.Features, model.Input.InputSize);
         return OutputColumns.Append(inputSchema, model.Columns.Score, model.Columns.PredictedLabel, model.Shape.ClassCount, model.LabelValues);
     }
 
@@ -93,11 +111,9 @@ public sealed class LstmClassifierTransformer : ITransformer, IDisposable
         ScoreIndex: output[model.Columns.Score].Index,
         PredictedLabelIndex: output[model.Columns.PredictedLabel].Index);
 
-    void ICanSaveModel.Save(ModelSaveContext ctx)
-    {
-        ThrowIfDisposed();
-        ModelZip.Save(ctx, model);
-    }
+    void ICanSaveModel.Save(ModelSaveContext ctx) =>
+        // Held against Dispose for the whole write: the weights cannot be freed under it.
+        scorer.Save(_ => ModelZip.Save(ctx, stream => LstmModelFormat.Write(stream, model)));
 
     /// <summary>
     /// Frees the network's native memory, after any forward pass in flight on another thread. Safe to

@@ -11,8 +11,8 @@ namespace MlNetLstm;
 /// <param name="ValidationAccuracy">Accuracy on the validation set, when one is given.</param>
 /// <param name="Elapsed">Training time so far.</param>
 public sealed record LstmTrainingProgress(
-    int Batch,
-    int TotalBatches,
+    long Batch,
+    long TotalBatches,
     long SamplesSeen,
     double Epoch,
     double MinibatchLoss,

@@ -49,10 +49,10 @@ public class LstmClassifierInputErrorTests
     }
 
     [Test]
-    public void VariableLengthFeaturesAreRefused()
+    public void VariableSizeFeaturesWithoutInputSizeAreRefused()
     {
         var rows = SyntheticSequences.Make(20, 1).Select(r => new VariableRow { Label = r.Label, Features = r.Features });
-        AssertSchemaError(SyntheticSequences.QuickOptions(), Keyed(Context.Data.LoadFromEnumerable(rows)), "'Features'", "known-size");
+        AssertSchemaError(SyntheticSequences.QuickOptions(), Keyed(Context.Data.LoadFromEnumerable(rows)), "'Features'", "variable size", "InputSize");
     }
 
     [Test]
@@ -66,18 +66,20 @@ public class LstmClassifierInputErrorTests
     }
 
     [Test]
-    public void TransformRefusesFeaturesOfAnotherLength()
+    public void TransformRefusesFeaturesThatAreNotWholeSteps()
     {
-        var rows = Enumerable.Range(0, 5).Select(_ => new ShortRow { Label = "up", Features = new float[16] });
+        // The model reads 4 values per step: 18 values are not a whole number of steps.
+        var rows = Enumerable.Range(0, 5).Select(_ => new OddRow { Label = "up", Features = new float[18] });
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => TrainedModel.Model.Transform(
             Context.Data.LoadFromEnumerable(rows)));
-        Assert.That(e!.Message, Does.Contain("'Features'").And.Contain("32"));
+        Assert.That(e!.Message, Does.Contain("'Features'").And.Contain("18").And.Contain("InputSize 4"));
     }
 
     [TestCase(nameof(LstmClassifierOptions.HiddenSize))]
     [TestCase(nameof(LstmClassifierOptions.BatchSize))]
     [TestCase(nameof(LstmClassifierOptions.TrainingSamples))]
     [TestCase(nameof(LstmClassifierOptions.SequenceLength))]
+    [TestCase(nameof(LstmClassifierOptions.InputSize))]
     [TestCase(nameof(LstmClassifierOptions.NumberOfLayers))]
     [TestCase(nameof(LstmClassifierOptions.DisplayStep))]
     [TestCase(nameof(LstmClassifierOptions.LearningRate))]
@@ -85,7 +87,7 @@ public class LstmClassifierInputErrorTests
     {
         var options = SyntheticSequences.QuickOptions();
         var property = typeof(LstmClassifierOptions).GetProperty(option)!;
-        property.SetValue(options, Convert.ChangeType(0, property.PropertyType));
+        property.SetValue(options, Convert.ChangeType(0, Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType));
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => Context.Transforms.LstmClassifier(options));
         Assert.That(e!.ParamName, Is.EqualTo(option));
         Assert.That(e.Message, Does.Contain(option));
@@ -113,7 +115,7 @@ public class LstmClassifierInputErrorTests
     public void ValidationSetWithOtherFeaturesIsRefusedByName()
     {
         var options = SyntheticSequences.QuickOptions();
-        var rows = Enumerable.Range(0, 6).Select(i => new ShortRow { Label = SyntheticSequences.Classes[i % 3], Features = new float[16] });
+        var rows = Enumerable.Range(0, 6).Select(i => new OddRow { Label = SyntheticSequences.Classes[i % 3], Features = new float[18] });
         options.ValidationSet = Keyed(Context.Data.LoadFromEnumerable(rows));
         var e = Assert.Throws<ArgumentOutOfRangeException>(() =>
             Context.Transforms.LstmClassifier(options).Fit(Keyed(SyntheticSequences.Load(Context, 50, 1))));
@@ -131,7 +133,6 @@ public class LstmClassifierInputErrorTests
         options.ValidationSet = Context.Transforms.Conversion.MapValueToKey("Label",
             keyOrdinality: Microsoft.ML.Transforms.ValueToKeyMappingEstimator.KeyOrdinality.ByValue).Fit(validation).Transform(validation);
         var keyed = Keyed(train);
-        Assume.That(keyed.Schema["Label"].Annotations, Is.Not.Null);
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => Context.Transforms.LstmClassifier(options).Fit(keyed));
         Assert.That(e!.ParamName, Is.EqualTo("ValidationSet"));
         Assert.That(e.Message, Does.Contain("other values"));
@@ -158,11 +159,11 @@ public class LstmClassifierInputErrorTests
         public float[] Features { get; set; } = Array.Empty<float>();
     }
 
-    public sealed class ShortRow
+    public sealed class OddRow
     {
         public string Label { get; set; } = "";
 
-        [VectorType(16)]
+        [VectorType(18)]
         public float[] Features { get; set; } = Array.Empty<float>();
     }
 }

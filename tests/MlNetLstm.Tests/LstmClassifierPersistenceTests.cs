@@ -54,8 +54,9 @@ public class LstmClassifierPersistenceTests : TempFolderTest
         var bytes = File.ReadAllBytes(path);
         var truncated = Path.Combine(Folder, "truncated.zip");
         File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
-        Assert.That(() => new MLContext().Model.Load(truncated, out _), Throws.InstanceOf<Exception>()
-            .And.Not.InstanceOf<AccessViolationException>());
+        // Cut in half, the zip loses its central directory: System.IO.Compression refuses it.
+        Assert.That(() => new MLContext().Model.Load(truncated, out _), Throws.InstanceOf<FormatException>()
+            .With.InnerException.TypeOf<InvalidDataException>());
         Assert.That(File.ReadAllBytes(truncated), Is.EqualTo(bytes[..(bytes.Length / 2)]), "loading never modifies the file");
     }
 

@@ -16,6 +16,11 @@ public static class Program
             ModelFixtures.Write(folder);
             return 0;
         }
+        if (args is ["fit-peak", var rows, var length, var counted])
+        {
+            Console.WriteLine(FitPeak(int.Parse(rows), int.Parse(length), counted == "counted"));
+            return 0;
+        }
         if (args is ["fit-hash"])
         {
             Console.WriteLine(FitHash());
@@ -23,7 +28,7 @@ public static class Program
         }
         if (args is not ["score", var modelPath, var rowCount, var seed])
         {
-            Console.Error.WriteLine("usage: score MODEL ROWS SEED | fit-hash | write-fixture FOLDER");
+            Console.Error.WriteLine("usage: score MODEL ROWS SEED | fit-hash | fit-peak ROWS LENGTH counted|streamed | write-fixture FOLDER");
             return 2;
         }
         var mlContext = new MLContext();
@@ -33,6 +38,28 @@ public static class Program
             Console.WriteLine(ScoreText.Format(score));
         return 0;
     }
+
+    /// <summary>
+    /// How far Fit raises this process's peak resident memory above what it held before, for
+    /// <paramref name="rows"/> generated rows of <paramref name="length"/> floats: "peak-growth data-bytes".
+    /// </summary>
+    public static string FitPeak(int rows, int length, bool counted)
+    {
+        var mlContext = new MLContext(seed: 1);
+        var options = new LstmClassifierOptions { InputSize = 28, HiddenSize = 16, TrainingSamples = 256, Seed = 1 };
+        // Warm up: libtorch, the JIT and the allocators settle before the baseline.
+        mlContext.Transforms.LstmClassifier(options).Fit(new GeneratedData(200, length, counted)).Dispose();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        long baseline = Benchmarks.Statistics.ResidentBytes();
+        File.WriteAllText("/proc/self/clear_refs", "5"); // resets the peak (VmHWM) to the current size
+        using var model = mlContext.Transforms.LstmClassifier(options).Fit(new GeneratedData(rows, length, counted));
+        long peak = PeakResidentBytes();
+        return $"{peak - baseline} {(long)rows * length * sizeof(float)}";
+    }
+
+    private static long PeakResidentBytes() =>
+        long.Parse(File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:")).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
 
     /// <summary>Trains a small two-layer model with dropout and a fixed seed, and hashes its scores' exact bits.</summary>
     public static string FitHash()

@@ -44,8 +44,13 @@ internal static class InternalApiCheck
         InternalMember.Method(Core, "Microsoft.ML.ModelSaveContext", "SaveBinaryStream", "System.Void",
             "System.String", "System.Action<System.IO.BinaryWriter>"),
         InternalMember.Method(Core, "Microsoft.ML.ModelLoadContext", "CheckAtModel", "System.Void", "Microsoft.ML.VersionInfo"),
-        InternalMember.Method(Core, "Microsoft.ML.ModelLoadContext", "TryLoadBinaryStream", "System.Boolean",
-            "System.String", "System.Action<System.IO.BinaryReader>"),
+        // ModelZip.cs: the classifier's entry read straight from the zip, with its declared length.
+        InternalMember.Field(Core, "Microsoft.ML.ModelLoadContext", "Repository", "Microsoft.ML.RepositoryReader"),
+        InternalMember.Field(Core, "Microsoft.ML.ModelLoadContext", "Directory", "System.String"),
+        InternalMember.Method(Core, "Microsoft.ML.Repository", "GetPath", "System.Void",
+            "System.String&", "System.String&", "System.String", "System.String", "System.Boolean"),
+        InternalMember.Field(Core, "Microsoft.ML.RepositoryReader", RepositoryEntriesField,
+            "System.Collections.Generic.Dictionary<System.String, System.IO.Compression.ZipArchiveEntry>"),
         // HostChannel.cs: cancellation.
         InternalMember.Method(Core, "Microsoft.ML.Runtime.ICancelable", "get_IsCanceled", "System.Boolean"),
         InternalMember.Method(Data, "Microsoft.ML.MLContext", "CancelExecution", "System.Void"),
@@ -58,6 +63,9 @@ internal static class InternalApiCheck
             "System.String", "Microsoft.ML.SchemaShape+Column+VectorKind", "Microsoft.ML.Data.DataViewType", "System.Boolean",
             "Microsoft.ML.SchemaShape"),
     ];
+
+    /// <summary>The private field of ML.NET's zip reader that maps entry paths to zip entries (read by reflection).</summary>
+    internal const string RepositoryEntriesField = "_entries";
 
     // Null once the members were all found; otherwise the message to throw. Computed once per process.
     private static readonly Lazy<string?> Problem = new(() => FindProblem(Members));
@@ -151,6 +159,10 @@ internal sealed record InternalMember(
     public static InternalMember Method(string assembly, string type, string name, string returns, params string[] parameters) =>
         new(assembly, type, InternalMemberKind.Method, name, returns, parameters);
 
+    /// <summary>A field (of any accessibility) of this type.</summary>
+    public static InternalMember Field(string assembly, string type, string name, string fieldType) =>
+        new(assembly, type, InternalMemberKind.Field, name, fieldType, []);
+
     /// <summary><paramref name="type"/> implements the interface <paramref name="interfaceName"/>.</summary>
     public static InternalMember Implements(string assembly, string type, string interfaceName) =>
         new(assembly, type, InternalMemberKind.Interface, interfaceName, null, []);
@@ -180,6 +192,13 @@ internal sealed record InternalMember(
         {
             why = $"type {Type} not found in {Assembly}";
             return null;
+        }
+        if (Kind == InternalMemberKind.Field)
+        {
+            var field = type.GetField(Name!, Everything);
+            why = field is null ? $"no field {Name} in {Type}"
+                : TypeName(field.FieldType) != Returns ? $"field {Name} is {TypeName(field.FieldType)}" : null;
+            return why is null ? field : null;
         }
         if (Kind == InternalMemberKind.Interface)
         {
@@ -230,6 +249,7 @@ internal sealed record InternalMember(
     {
         InternalMemberKind.Interface => $"{Assembly}: {Type} implements {Name}",
         InternalMemberKind.Constructor => $"{Assembly}: {Type}({string.Join(", ", Parameters)})",
+        InternalMemberKind.Field => $"{Assembly}: {Type}.{Name} : {Returns}",
         _ => $"{Assembly}: {Type}.{Name}({string.Join(", ", Parameters)}) : {Returns}",
     };
 }
@@ -245,4 +265,7 @@ internal enum InternalMemberKind
 
     /// <summary>The type implements the named interface.</summary>
     Interface,
+
+    /// <summary>A field with the given name and type.</summary>
+    Field,
 }

@@ -1,3 +1,5 @@
+using System.IO.Compression;
+using System.Reflection;
 using System.Runtime.CompilerServices;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
@@ -17,33 +19,39 @@ namespace MlNetLstm.MlNetInternals;
 internal static class ModelZip
 {
     public const string LoaderSignature = "MlNetLstmClassifier";
+    public const string ModelEntry = "LstmClassifier.bin";
     private const string ModelSignature = "MNLSTMCL";
-    private const string ModelEntry = "LstmClassifier.bin";
+    private const uint VersionBase = 0x00010000;
 
-    // Version history:
-    // 0x00010001: initial; one binary entry in LstmModelFormat.
+    // ML.NET's header carries LstmModelFormat's version (its history is there): what this code writes,
+    // the oldest reader that can read it, and the oldest version this code reads back.
     private static VersionInfo GetVersionInfo() => new(
         modelSignature: ModelSignature,
-        verWrittenCur: 0x00010001,
-        verReadableCur: 0x00010001,
-        verWeCanReadBack: 0x00010001,
+        verWrittenCur: VersionBase + LstmModelFormat.CurrentVersion,
+        verReadableCur: VersionBase + LstmModelFormat.ReadableByVersion,
+        verWeCanReadBack: VersionBase + LstmModelFormat.OldestReadableVersion,
         loaderAssemblyName: typeof(ModelZip).Assembly.FullName,
         loaderSignature: LoaderSignature);
 
-    public static void Save(ModelSaveContext ctx, LstmModel model)
+    /// <summary>Writes <paramref name="write"/>'s entry; the caller holds the model against disposal meanwhile.</summary>
+    public static void Save(ModelSaveContext ctx, Action<Stream> write)
     {
         ArgumentNullException.ThrowIfNull(ctx);
         InternalApiCheck.EnsureCompatible();
-        SaveChecked(ctx, model);
+        SaveChecked(ctx, write);
     }
 
     // Not inlined: JIT-compiled (and its internal references resolved) only after the check passed.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void SaveChecked(ModelSaveContext ctx, LstmModel model)
+    private static void SaveChecked(ModelSaveContext ctx, Action<Stream> write)
     {
         ctx.CheckAtModel();
         ctx.SetVersionInfo(GetVersionInfo());
-        ctx.SaveBinaryStream(ModelEntry, writer => LstmModelFormat.Write(writer.BaseStream, model));
+        ctx.SaveBinaryStream(ModelEntry, writer =>
+        {
+            writer.Flush();
+            write(writer.BaseStream);
+        });
     }
 
     // Found by ML.NET's component catalog through the LoadableClass attribute above.
@@ -60,9 +68,25 @@ internal static class ModelZip
     private static LstmClassifierTransformer CreateChecked(IHostEnvironment env, ModelLoadContext ctx)
     {
         ctx.CheckAtModel(GetVersionInfo());
-        LstmModel? model = null;
-        if (!ctx.TryLoadBinaryStream(ModelEntry, reader => model = LstmModelFormat.Read(reader.BaseStream)))
-            throw new InvalidDataException($"The model file has no '{ModelEntry}' entry for the LSTM classifier.");
-        return new LstmClassifierTransformer(env, model!);
+        // ML.NET's own TryLoadBinaryStream would first inflate the whole entry to a temporary file:
+        // reading it straight from the zip lets a damaged or hostile entry be refused after the bytes its
+        // header promises, in bounded time, memory and disk.
+        var entry = FindEntry(ctx)
+            ?? throw new InvalidDataException($"The model file has no '{ModelEntry}' entry for the LSTM classifier.");
+        using var stream = entry.Open();
+        return new LstmClassifierTransformer(LstmModelFormat.Read(stream, entry.Length));
+    }
+
+    /// <summary>The classifier's zip entry in the directory <paramref name="ctx"/> loads from, unopened.</summary>
+    private static ZipArchiveEntry? FindEntry(ModelLoadContext ctx)
+    {
+        // A private field: ML.NET has no API for an entry's declared length or its unextracted stream.
+        var entriesField = typeof(RepositoryReader).GetField(InternalApiCheck.RepositoryEntriesField, BindingFlags.Instance | BindingFlags.NonPublic);
+        if (ctx.Repository is not RepositoryReader repository
+            || entriesField?.GetValue(repository) is not Dictionary<string, ZipArchiveEntry> entries)
+            return null;
+        // The same path ML.NET computes for the entry; zips written elsewhere may use backslashes.
+        repository.GetPath(out string path, out _, ctx.Directory, ModelEntry, false);
+        return entries.GetValueOrDefault(path) ?? entries.GetValueOrDefault(path.Replace('/', '\\'));
     }
 }

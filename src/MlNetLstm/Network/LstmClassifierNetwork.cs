@@ -1,69 +1,40 @@
+using MlNetLstm.Sequences;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace MlNetLstm.Network;
 
-/// <summary>The shape of the network: everything needed to rebuild it before loading weights.</summary>
-internal sealed record NetworkShape(
-    int FeatureLength, int SequenceLength, int HiddenSize, int NumberOfLayers, bool Bidirectional, int ClassCount)
-{
-    public int InputSize => FeatureLength / SequenceLength;
-    public int Directions => Bidirectional ? 2 : 1;
-
-    /// <summary>
-    /// How many weights <see cref="LstmClassifierNetwork"/> has for this shape, known before building it;
-    /// saturates instead of overflowing, as a shape read from a damaged file may be absurd.
-    /// </summary>
-    public long WeightCount
-    {
-        get
-        {
-            try
-            {
-                checked
-                {
-                    // Per layer and direction: input and hidden weights of the four gates, and their two biases.
-                    long hidden = HiddenSize, gates = 4 * hidden, total = 0;
-                    for (int layer = 0; layer < NumberOfLayers; layer++)
-                    {
-                        long input = layer == 0 ? InputSize : hidden * Directions;
-                        total += Directions * (gates * input + gates * hidden + 2 * gates);
-                    }
-                    return total + ClassCount * (hidden * Directions + 1);
-                }
-            }
-            catch (OverflowException)
-            {
-                return long.MaxValue / sizeof(float);
-            }
-        }
-    }
-}
-
 /// <summary>
-/// Reads a flat feature vector as <c>SequenceLength</c> steps, runs stacked LSTM layers over it and maps
-/// the final hidden state to class logits with one linear layer.
+/// Runs stacked LSTM layers over a batch of sequences and maps each sequence's final hidden state to
+/// class logits with one linear layer. Sequences of different lengths are packed, so padding never
+/// reaches a score: the forward direction's state is each row's own last step, the backward direction's
+/// is its state after reading the whole row.
 /// </summary>
 /// <remarks>
 /// Layers are separate single-layer LSTMs so dropout between them can draw from our own seeded
-/// generator instead of libtorch's process-wide one. Field names are state-dict keys: keep them stable.
+/// generator instead of libtorch's process-wide one. Field names are state-dict keys: keep them stable
+/// (<see cref="NetworkShape.Weights"/> lists them).
 /// </remarks>
-internal sealed class LstmClassifierNetwork : nn.Module<Tensor, Tensor>
+internal sealed class LstmClassifierNetwork : nn.Module<SequenceBatch, Tensor>
 {
     private readonly ModuleList<LSTM> layers;
     private readonly Linear output;
     private readonly double dropout;
-    private readonly Generator? dropoutGenerator;
 
     public NetworkShape Shape { get; }
 
-    public LstmClassifierNetwork(NetworkShape shape, double dropout = 0, Generator? dropoutGenerator = null)
+    /// <summary>
+    /// Where dropout masks come from while training; set by the training loop for as long as it owns the
+    /// generator, null otherwise (then libtorch's global generator is used).
+    /// </summary>
+    public Generator? DropoutGenerator { get; set; }
+
+    public LstmClassifierNetwork(NetworkShape shape, double dropout = 0)
         : base(nameof(LstmClassifierNetwork))
     {
         Shape = shape;
         this.dropout = dropout;
-        this.dropoutGenerator = dropoutGenerator;
         layers = new ModuleList<LSTM>();
         for (int i = 0; i < shape.NumberOfLayers; i++)
         {
@@ -72,30 +43,68 @@ internal sealed class LstmClassifierNetwork : nn.Module<Tensor, Tensor>
         }
         output = nn.Linear(shape.HiddenSize * shape.Directions, shape.ClassCount);
         RegisterComponents();
+        // The weights belong to this network alone: were they registered in a dispose scope the caller
+        // happens to have open, ending that scope would free them under the model.
+        foreach (var parameter in parameters())
+            parameter.DetachFromDisposeScope();
+        foreach (var buffer in buffers())
+            buffer.DetachFromDisposeScope();
     }
 
-    /// <summary>Features [batch, FeatureLength] to logits [batch, ClassCount].</summary>
-    public override Tensor forward(Tensor features)
+    /// <summary>Logits [rows, ClassCount] for a batch of sequences.</summary>
+    public override Tensor forward(SequenceBatch batch)
     {
-        var sequence = features.view(-1, Shape.SequenceLength, Shape.InputSize);
-        Tensor? finalHidden = null;
-        foreach (var layer in layers)
+        Tensor finalHidden;
+        if (batch.Lengths is null)
         {
-            var (outputs, hidden, _) = layer.call(sequence);
-            sequence = Dropout(outputs);
-            finalHidden = hidden;
+            var sequence = batch.Values;
+            finalHidden = null!;
+            foreach (var layer in layers)
+            {
+                var (outputs, hidden, _) = layer.call(sequence);
+                sequence = Dropout(outputs);
+                finalHidden = hidden;
+            }
         }
-        // hidden is [directions, batch, hidden]: the forward direction's last step and, when
+        else
+        {
+            finalHidden = PackedFinalHidden(batch);
+        }
+        // hidden is [directions, rows, hidden]: the forward direction's last step and, when
         // bidirectional, the backward direction's last step (which has read the whole sequence).
-        var last = finalHidden!.permute(1, 0, 2).reshape(-1, Shape.HiddenSize * Shape.Directions);
+        var last = finalHidden.permute(1, 0, 2).reshape(-1, Shape.HiddenSize * Shape.Directions);
         return output.call(Dropout(last));
     }
 
+    private Tensor PackedFinalHidden(SequenceBatch batch)
+    {
+        var lengths = tensor(batch.Lengths!);
+        var packed = nn.utils.rnn.pack_padded_sequence(batch.Values, lengths, batch_first: true, enforce_sorted: false);
+        Tensor finalHidden = null!;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            var (outputs, hidden, _) = layers[i].call(packed);
+            finalHidden = hidden;
+            if (i == layers.Count - 1)
+                break;
+            if (IsDropoutActive)
+            {
+                // A packed sequence cannot be rebuilt from new data: pad, drop out, pack again.
+                var (padded, _) = nn.utils.rnn.pad_packed_sequence(outputs, batch_first: true);
+                outputs = nn.utils.rnn.pack_padded_sequence(Dropout(padded), lengths, batch_first: true, enforce_sorted: false);
+            }
+            packed = outputs;
+        }
+        return finalHidden;
+    }
+
+    private bool IsDropoutActive => training && dropout > 0;
+
     private Tensor Dropout(Tensor x)
     {
-        if (!training || dropout <= 0)
+        if (!IsDropoutActive)
             return x;
-        var keep = rand(x.shape, generator: dropoutGenerator).ge_(dropout);
+        var keep = rand(x.shape, generator: DropoutGenerator).ge_(dropout);
         return x * keep / (1 - dropout);
     }
 

@@ -1,5 +1,6 @@
 using MlNetLstm.Network;
 using MlNetLstm.Schema;
+using MlNetLstm.Sequences;
 
 namespace MlNetLstm.Persistence;
 
@@ -8,4 +9,4 @@ internal sealed record ColumnNames(string Label, string Features, string Score, 
 
 /// <summary>Everything a fitted classifier consists of; what a model file stores.</summary>
 internal sealed record LstmModel(
-    ColumnNames Columns, NetworkShape Shape, LabelKeyValues? LabelValues, LstmClassifierNetwork Network);
+    ColumnNames Columns, SequenceShape Input, NetworkShape Shape, LabelKeyValues? LabelValues, LstmClassifierNetwork Network);

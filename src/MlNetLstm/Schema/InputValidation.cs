@@ -22,7 +22,12 @@ internal static class InputValidation
             throw new ArgumentException(
                 $"ScoreColumnName and PredictedLabelColumnName must differ (both are '{options.ScoreColumnName}').",
                 nameof(options.PredictedLabelColumnName));
-        Positive(options.SequenceLength, nameof(options.SequenceLength));
+        if (options.SequenceLength is int sequenceLength)
+            Positive(sequenceLength, nameof(options.SequenceLength));
+        if (options.InputSize is int inputSize)
+            Positive(inputSize, nameof(options.InputSize));
+        Defined(options.FeatureLayout, nameof(options.FeatureLayout));
+        Defined(options.InputNormalization, nameof(options.InputNormalization));
         Positive(options.HiddenSize, nameof(options.HiddenSize));
         Positive(options.NumberOfLayers, nameof(options.NumberOfLayers));
         Positive(options.BatchSize, nameof(options.BatchSize));
@@ -37,9 +42,6 @@ internal static class InputValidation
         if (!double.IsFinite(options.ForgetBias))
             throw new ArgumentOutOfRangeException(nameof(options.ForgetBias), options.ForgetBias,
                 "ForgetBias must be a finite number.");
-        if ((options.TrainingSamples + options.BatchSize - 1) / options.BatchSize >= int.MaxValue)
-            throw new ArgumentOutOfRangeException(nameof(options.TrainingSamples), options.TrainingSamples,
-                "TrainingSamples / BatchSize, rounded up, must be below int.MaxValue batches.");
     }
 
     /// <summary>The label column and its class count; it must be a key type with at least two keys.</summary>
@@ -51,26 +53,60 @@ internal static class InputValidation
         var column = Find(schema, name, "label", "a key type (use MapValueToKey)", parameter);
         if (column.Type is not KeyDataViewType key)
             throw Mismatch("label", name, "a key type (use MapValueToKey)", column.Type, parameter);
-        if (key.Count < 2 || key.Count > int.MaxValue)
+        if (key.Count < 2)
             throw new ArgumentOutOfRangeException(parameter,
                 $"Label column '{name}' has {key.Count} classes: at least 2 are needed to train a classifier.");
+        if (key.Count > int.MaxValue)
+            throw new ArgumentOutOfRangeException(parameter,
+                $"Label column '{name}' has {key.Count} classes: too many; a classifier supports at most {int.MaxValue}.");
         return (column, (int)key.Count);
     }
 
-    /// <summary>The features column and its length: a known-size float vector cut into equal steps.</summary>
-    public static (DataViewSchema.Column Column, int Length) CheckFeatures(
-        DataViewSchema schema, string name, int sequenceLength, int? trainedLength = null, string parameter = InputSchema)
+    /// <summary>The features column and its size: a vector of float, of known size (returned) or variable (null).</summary>
+    public static (DataViewSchema.Column Column, int? Size) CheckFeatures(DataViewSchema schema, string name, string parameter = InputSchema)
     {
-        string expected = trainedLength is int n ? $"a vector of {n} Single values" : "a known-size vector of Single";
+        const string expected = "a vector of Single";
         var column = Find(schema, name, "feature", expected, parameter);
-        if (column.Type is not VectorDataViewType vector || vector.ItemType != NumberDataViewType.Single || !vector.IsKnownSize)
+        if (column.Type is not VectorDataViewType vector || vector.ItemType != NumberDataViewType.Single)
             throw Mismatch("feature", name, expected, column.Type, parameter);
-        if (trainedLength is int length && vector.Size != length)
-            throw Mismatch("feature", name, expected, column.Type, parameter);
-        if (vector.Size % sequenceLength != 0)
-            throw new ArgumentOutOfRangeException(parameter,
-                $"Feature column '{name}' has {vector.Size} values, which is not a multiple of SequenceLength {sequenceLength}.");
-        return (column, vector.Size);
+        return (column, vector.IsKnownSize ? vector.Size : null);
+    }
+
+    /// <summary>
+    /// Values per step for a feature column of <paramref name="size"/> values (null: variable size):
+    /// <see cref="LstmClassifierOptions.InputSize"/> when set, else the size cut into
+    /// <see cref="LstmClassifierOptions.SequenceLength"/> steps (28 by default).
+    /// </summary>
+    public static int InputSizeFor(LstmClassifierOptions options, string name, int? size)
+    {
+        if (options.InputSize is int inputSize)
+        {
+            if (size is int known && known % inputSize != 0)
+                throw new ArgumentOutOfRangeException(nameof(options.InputSize),
+                    $"Feature column '{name}' has {known} values, which is not a multiple of InputSize {inputSize}.");
+            if (options.SequenceLength is int steps && (size is null || steps * (long)inputSize != size))
+                throw new ArgumentOutOfRangeException(nameof(options.SequenceLength),
+                    $"SequenceLength {steps} and InputSize {inputSize} disagree with feature column '{name}' of {(size is int n ? $"{n} values" : "variable size")}: set only InputSize.");
+            return inputSize;
+        }
+        if (size is not int length)
+            throw new ArgumentOutOfRangeException(nameof(options.InputSize),
+                $"Feature column '{name}' is a vector of variable size: set InputSize, the number of values per step.");
+        int sequenceLength = options.SequenceLength ?? LstmClassifierOptions.DefaultSequenceLength;
+        if (length % sequenceLength != 0)
+            throw new ArgumentOutOfRangeException(InputSchema,
+                $"Feature column '{name}' has {length} values, which is not a multiple of SequenceLength {sequenceLength}.");
+        return length / sequenceLength;
+    }
+
+    /// <summary>A fitted model reads any float vector whose known size is a whole number of steps.</summary>
+    public static DataViewSchema.Column CheckScoringFeatures(DataViewSchema schema, string name, int inputSize)
+    {
+        var (column, size) = CheckFeatures(schema, name);
+        if (size is int known && known % inputSize != 0)
+            throw new ArgumentOutOfRangeException(InputSchema,
+                $"Feature column '{name}' has {known} values, which is not a multiple of the model's InputSize {inputSize}.");
+        return column;
     }
 
     /// <summary>The same checks on the schema shape an estimator sees (sizes are unknown there).</summary>
@@ -84,13 +120,17 @@ internal static class InputValidation
         return column;
     }
 
-    public static void CheckFeatures(SchemaShape shape, string name)
+    public static void CheckFeatures(SchemaShape shape, LstmClassifierOptions options)
     {
+        string name = options.FeatureColumnName;
         if (!TryFind(shape, name, out var column))
-            throw Missing("feature", name, "a known-size vector of Single");
-        if (column.Kind != SchemaShape.Column.VectorKind.Vector || column.ItemType != NumberDataViewType.Single || column.IsKey)
+            throw Missing("feature", name, "a vector of Single");
+        if (column.Kind == SchemaShape.Column.VectorKind.Scalar || column.ItemType != NumberDataViewType.Single || column.IsKey)
             throw new ArgumentOutOfRangeException(InputSchema,
-                $"Feature column '{name}' must be a known-size vector of Single, but is {Describe(column)}.");
+                $"Feature column '{name}' must be a vector of Single, but is {Describe(column)}.");
+        if (column.Kind == SchemaShape.Column.VectorKind.VariableVector && options.InputSize is null)
+            throw new ArgumentOutOfRangeException(nameof(options.InputSize),
+                $"Feature column '{name}' is a vector of variable size: set InputSize, the number of values per step.");
     }
 
     /// <summary>The last column of that name, as SchemaShape's own (internal) lookup does.</summary>
@@ -124,6 +164,12 @@ internal static class InputValidation
     {
         if (string.IsNullOrWhiteSpace(name))
             throw new ArgumentException($"{option} must name a column.", option);
+    }
+
+    private static void Defined<T>(T value, string option) where T : struct, Enum
+    {
+        if (!Enum.IsDefined(value))
+            throw new ArgumentOutOfRangeException(option, value, $"{option} must be one of {string.Join(", ", Enum.GetNames<T>())}.");
     }
 
     private static void Positive(long value, string option)

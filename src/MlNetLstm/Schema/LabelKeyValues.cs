@@ -50,6 +50,18 @@ internal sealed class LabelKeyValues
         builder.Add(kind, new VectorDataViewType(TextDataViewType.Instance, text.Length), getter);
     }
 
+    /// <summary>Bytes <see cref="Write"/> takes.</summary>
+    public long EncodedLength
+    {
+        get
+        {
+            using var counter = new LengthCounter();
+            using (var writer = new BinaryWriter(counter, System.Text.Encoding.UTF8, leaveOpen: true))
+                Write(writer);
+            return counter.Length;
+        }
+    }
+
     public void Write(BinaryWriter writer)
     {
         writer.Write(codec.Code);
@@ -137,5 +149,21 @@ internal sealed class LabelKeyValues
         }
 
         public override string ToText(Array values, int index) => toText(((T[])values)[index]);
+    }
+
+    private sealed class LengthCounter : Stream
+    {
+        private long length;
+        public override void Write(ReadOnlySpan<byte> buffer) => length += buffer.Length;
+        public override void Write(byte[] buffer, int offset, int count) => length += count;
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => length;
+        public override long Position { get => length; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

@@ -1,80 +1,126 @@
+using Microsoft.ML.Data;
 using MlNetLstm.Network;
+using MlNetLstm.Sequences;
 using static TorchSharp.torch;
 
 namespace MlNetLstm.Scoring;
 
 /// <summary>
 /// Turns rows of features into class probabilities and predicted keys with one forward pass per batch.
-/// Rows containing NaN or infinity get NaN probabilities and the missing key 0 rather than a guess.
+/// Rows that are not a usable sequence (a NaN or infinity inside, or no steps) get NaN probabilities and
+/// the missing key 0 rather than a guess.
 /// </summary>
 /// <remarks>
-/// Thread-safe: the network is only read, and grad mode and dispose scopes are per thread. Disposing
-/// waits for forward passes in flight, so the weights are never freed under one.
+/// Thread-safe: the network is only read, and grad mode and dispose scopes are per thread. Every use of
+/// the network — forward passes and saving — holds a <see cref="Lease"/>; disposing waits for them, so
+/// the weights are never freed under one.
 /// </remarks>
 internal sealed class BatchScorer : IDisposable
 {
+    /// <summary>Memory a reader's batch may take: rows read ahead are bounded by bytes, not only by count.</summary>
+    internal const long ReadAheadBytes = 64L << 20;
+    internal const int MaxBatchRows = 1024;
+
     private readonly LstmClassifierNetwork network;
     private readonly ReaderWriterLockSlim lifetime = new();
     private readonly object owner;
     private bool disposed;
 
-    public int FeatureLength { get; }
-    public int ClassCount { get; }
-
     /// <param name="network">The network to score with; this scorer disposes it.</param>
+    /// <param name="input">How rows become sequences.</param>
+    /// <param name="featureColumn">The feature column's name, for messages about bad rows.</param>
     /// <param name="owner">Named in <see cref="ObjectDisposedException"/>s.</param>
-    public BatchScorer(LstmClassifierNetwork network, object owner)
+    public BatchScorer(LstmClassifierNetwork network, SequenceShape input, string featureColumn, object owner)
     {
         this.network = network;
         this.owner = owner;
-        FeatureLength = network.Shape.FeatureLength;
+        Input = input;
+        FeatureColumn = featureColumn;
         ClassCount = network.Shape.ClassCount;
     }
 
+    public SequenceShape Input { get; }
+    public string FeatureColumn { get; }
+    public int ClassCount { get; }
+
     public bool IsDisposed => Volatile.Read(ref disposed);
+
+    /// <summary>Whether a <see cref="Dispose"/> is waiting for leases to end (tests observe the handshake).</summary>
+    internal bool IsDisposePending => lifetime.WaitingWriteCount > 0;
+
+    /// <summary>Leases waiting for a pending dispose (tests observe the handshake).</summary>
+    internal int WaitingLeases => lifetime.WaitingReadCount;
 
     public void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(IsDisposed, owner);
 
-    /// <summary>Buffers for scoring up to <paramref name="capacity"/> rows at a time; one per cursor or row.</summary>
-    public ScoringBatch CreateBatch(int capacity)
+    /// <summary>
+    /// Holds the network against disposal until the lease is disposed.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The scorer was disposed, or is being disposed.</exception>
+    public Lease Use()
+    {
+        lifetime.EnterReadLock();
+        if (disposed)
+        {
+            lifetime.ExitReadLock();
+            ThrowIfDisposed();
+        }
+        return new Lease(this);
+    }
+
+    /// <summary>Buffers for scoring up to <paramref name="maxRows"/> rows at a time, fewer when the classes are many.</summary>
+    public ScoringBatch CreateBatch(int maxRows)
     {
         ThrowIfDisposed();
+        long rowBytes = ClassCount * (long)sizeof(float) + sizeof(uint) + sizeof(long) + (Input.FeatureLength ?? 0) * (long)sizeof(float);
+        int capacity = (int)Math.Clamp(ReadAheadBytes / rowBytes, 1, maxRows);
         return new ScoringBatch(this, capacity);
     }
 
-    /// <summary>Scores the first <paramref name="rows"/> rows of <paramref name="batch"/>'s input.</summary>
-    internal void Score(ScoringBatch batch, int rows)
+    /// <summary>Scores the rows added to <paramref name="batch"/>.</summary>
+    internal void Score(ScoringBatch batch)
     {
-        lifetime.EnterReadLock();
-        try
+        int rows = batch.Count;
+        var probabilities = batch.ProbabilityBuffer.AsSpan(0, rows * ClassCount);
+        var keys = batch.KeyBuffer.AsSpan(0, rows);
+        probabilities.Fill(float.NaN);
+        keys.Clear();
+        using (Use())
         {
-            ThrowIfDisposed();
             using var scope = NewDisposeScope();
             using var inference = inference_mode();
-            var probabilities = nn.functional.softmax(network.call(batch.Input.narrow(0, 0, rows)), 1);
-            probabilities.FloatSpan().CopyTo(batch.ProbabilityBuffer);
-            probabilities.argmax(1).LongSpan().CopyTo(batch.IndexBuffer);
+            var (sequences, usableRows) = batch.ToSequences();
+            if (usableRows.Length == 0)
+                return;
+            var scores = nn.functional.softmax(network.call(sequences), 1);
+            var predicted = scores.argmax(1).LongSpan();
+            var values = scores.FloatSpan();
+            for (int i = 0; i < usableRows.Length; i++)
+            {
+                int row = usableRows[i];
+                values.Slice(i * ClassCount, ClassCount).CopyTo(probabilities.Slice(row * ClassCount, ClassCount));
+                keys[row] = (uint)predicted[i] + 1;
+            }
         }
-        finally
-        {
-            lifetime.ExitReadLock();
-        }
-        var features = batch.Input.FloatSpan();
+        // Rows scored only to keep the batch contiguous but holding a NaN or infinity inside.
         for (int row = 0; row < rows; row++)
         {
-            if (FeatureRows.AllFinite(features.Slice(row * FeatureLength, FeatureLength)))
+            if (batch.ProblemOf(row) != RowProblem.None)
             {
-                batch.KeyBuffer[row] = (uint)batch.IndexBuffer[row] + 1;
-            }
-            else
-            {
-                batch.ProbabilityBuffer.AsSpan(row * ClassCount, ClassCount).Fill(float.NaN);
-                batch.KeyBuffer[row] = 0;
+                probabilities.Slice(row * ClassCount, ClassCount).Fill(float.NaN);
+                keys[row] = 0;
             }
         }
     }
 
-    /// <summary>Frees the network once no forward pass is running. Safe to call more than once.</summary>
+    /// <summary>Writes the model with the network held against disposal.</summary>
+    public void Save(Action<LstmClassifierNetwork> write)
+    {
+        using (Use())
+            write(network);
+    }
+
+    /// <summary>Frees the network once no lease is held. Safe to call more than once.</summary>
     public void Dispose()
     {
         lifetime.EnterWriteLock();
@@ -90,42 +136,127 @@ internal sealed class BatchScorer : IDisposable
             lifetime.ExitWriteLock();
         }
     }
+
+    /// <summary>A held read lock on the scorer's lifetime.</summary>
+    public readonly struct Lease(BatchScorer scorer) : IDisposable
+    {
+        public void Dispose() => scorer.lifetime.ExitReadLock();
+    }
 }
 
 /// <summary>
-/// One reader's scoring buffers: the input rows live directly in a native tensor, so each row is
-/// copied once from the data view into it and no tensor is allocated per batch.
+/// One reader's scoring buffers. Rows are decoded straight into a native tensor that belongs to the
+/// reader, one after another; when they all have the same length that tensor is the network's input
+/// as it is, with no further copy.
 /// </summary>
 internal sealed class ScoringBatch : IDisposable
 {
     private readonly BatchScorer scorer;
+    private readonly SequenceDecoder decoder;
+    private readonly int inputSize;
+    private readonly int[] offsets;
+    private readonly int[] steps;
+    private readonly RowProblem[] problems;
+    private Tensor staging;
+    private long valuesUsed;
 
     public ScoringBatch(BatchScorer scorer, int capacity)
     {
         this.scorer = scorer;
-        // Detached: a dispose scope the caller happens to have open must not free the cursor's buffer.
-        Input = zeros(capacity, scorer.FeatureLength).DetachFromDisposeScope();
-        ProbabilityBuffer = new float[capacity * scorer.ClassCount];
+        inputSize = scorer.Input.InputSize;
+        decoder = new SequenceDecoder(scorer.Input, scorer.FeatureColumn);
+        Capacity = capacity;
+        offsets = new int[capacity];
+        steps = new int[capacity];
+        problems = new RowProblem[capacity];
+        // Detached: a dispose scope the caller happens to have open must not free the reader's buffer.
+        staging = empty(Math.Max((long)capacity * (scorer.Input.FeatureLength ?? 64 * inputSize), inputSize)).DetachFromDisposeScope();
+        ProbabilityBuffer = new float[capacity * (long)scorer.ClassCount];
         KeyBuffer = new uint[capacity];
-        IndexBuffer = new long[capacity];
     }
 
-    internal Tensor Input { get; }
+    public int Capacity { get; }
+    public int Count { get; private set; }
     internal float[] ProbabilityBuffer { get; }
     internal uint[] KeyBuffer { get; }
-    internal long[] IndexBuffer { get; }
+
+    /// <summary>Room for another row: below the row capacity and the memory budget.</summary>
+    public bool HasRoom => Count < Capacity && valuesUsed * sizeof(float) < BatchScorer.ReadAheadBytes;
+
+    public void Clear()
+    {
+        Count = 0;
+        valuesUsed = 0;
+    }
+
+    /// <summary>Decodes a row of the feature column into the batch.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The row's length is not a whole number of steps.</exception>
+    public void Add(in VBuffer<float> row)
+    {
+        if (valuesUsed + row.Length > staging.shape[0])
+            GrowStaging(valuesUsed + row.Length);
+        int index = Count;
+        offsets[index] = (int)valuesUsed;
+        problems[index] = decoder.Decode(row, staging.FloatSpan().Slice((int)valuesUsed, row.Length), out steps[index]);
+        if (problems[index] == RowProblem.Empty)
+            steps[index] = 0;
+        valuesUsed += (long)steps[index] * inputSize;
+        Count++;
+    }
+
+    private void GrowStaging(long needed)
+    {
+        // A span over tensor memory is limited to 2 GiB.
+        const long maxValues = int.MaxValue / sizeof(float);
+        if (needed > maxValues)
+            throw new InvalidOperationException($"A feature row of more than {maxValues} values cannot be scored.");
+        var grown = empty(Math.Min(Math.Max(needed, staging.shape[0] * 2), maxValues)).DetachFromDisposeScope();
+        staging.FloatSpan()[..(int)valuesUsed].CopyTo(grown.FloatSpan());
+        staging.Dispose();
+        staging = grown;
+    }
+
+    public RowProblem ProblemOf(int row) => problems[row];
 
     /// <summary>
-    /// The native memory the rows' features go into, row after row. Take it once per batch: each call
-    /// asks libtorch for the tensor's storage.
+    /// The batch as network input, as tensors of the current dispose scope, and which rows it holds.
+    /// Rows of one length are the staging tensor itself (rows holding a NaN are scored and overwritten
+    /// rather than copied around); otherwise the usable rows are padded into a batch of packed lengths.
     /// </summary>
-    public Span<float> Features => Input.FloatSpan();
+    internal (SequenceBatch Sequences, int[] Rows) ToSequences()
+    {
+        int length = steps[0];
+        bool uniform = length > 0;
+        for (int row = 1; row < Count && uniform; row++)
+            uniform = steps[row] == length;
+        if (uniform)
+        {
+            var values = staging.narrow(0, 0, (long)Count * length * inputSize).view(Count, length, inputSize);
+            return (new SequenceBatch(values, null), Enumerable.Range(0, Count).ToArray());
+        }
 
-    public void Score(int rows) => scorer.Score(this, rows);
+        var usable = Enumerable.Range(0, Count).Where(row => problems[row] == RowProblem.None).ToArray();
+        if (usable.Length == 0)
+            return (null!, usable);
+        int maxSteps = usable.Max(row => steps[row]);
+        var padded = zeros(usable.Length, maxSteps, inputSize);
+        var destination = padded.FloatSpan();
+        var source = staging.FloatSpan();
+        var lengths = new long[usable.Length];
+        for (int i = 0; i < usable.Length; i++)
+        {
+            int row = usable[i];
+            source.Slice(offsets[row], steps[row] * inputSize).CopyTo(destination.Slice(i * maxSteps * inputSize));
+            lengths[i] = steps[row];
+        }
+        return (new SequenceBatch(padded, lengths.All(l => l == maxSteps) ? null : lengths), usable);
+    }
+
+    public void Score() => scorer.Score(this);
 
     public ReadOnlySpan<float> Probabilities(int row) => ProbabilityBuffer.AsSpan(row * scorer.ClassCount, scorer.ClassCount);
 
     public uint PredictedKey(int row) => KeyBuffer[row];
 
-    public void Dispose() => Input.Dispose();
+    public void Dispose() => staging.Dispose();
 }

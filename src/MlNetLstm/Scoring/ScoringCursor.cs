@@ -4,14 +4,12 @@ using Microsoft.ML.Data;
 namespace MlNetLstm.Scoring;
 
 /// <summary>
-/// Reads up to <see cref="BatchRows"/> input rows ahead, scores them in one forward pass, then serves
-/// them one at a time. Pass-through columns are buffered for the batch; when neither scored column is
-/// asked for, rows go straight through without buffering.
+/// Reads input rows ahead (up to <see cref="BatchScorer.MaxBatchRows"/>, fewer when rows or classes are
+/// large), scores them in one forward pass, then serves them one at a time. Pass-through columns are
+/// buffered for the batch; when neither scored column is asked for, rows go straight through.
 /// </summary>
 internal sealed class ScoringCursor : DataViewRowCursor
 {
-    public const int BatchRows = 1024;
-
     private readonly ScoredDataView parent;
     private readonly DataViewRowCursor input;
     private readonly bool[] active;
@@ -42,16 +40,24 @@ internal sealed class ScoringCursor : DataViewRowCursor
         if (!scoring)
             return;
 
-        foreach (var column in input.Schema)
+        batch = parent.Scorer.CreateBatch(BatchScorer.MaxBatchRows);
+        try
         {
-            if (active[column.Index])
-                buffered[column.Index] = BufferedColumn.Create(input, column, BatchRows);
+            foreach (var column in input.Schema)
+            {
+                if (active[column.Index])
+                    buffered[column.Index] = BufferedColumn.Create(input, column, batch.Capacity);
+            }
+            inputId = input.GetIdGetter();
+            ids = new DataViewRowId[batch.Capacity];
+            batches = new long[batch.Capacity];
+            inputFeatures = input.GetGetter<VBuffer<float>>(input.Schema[columns.FeatureIndex]);
         }
-        inputId = input.GetIdGetter();
-        ids = new DataViewRowId[BatchRows];
-        batches = new long[BatchRows];
-        inputFeatures = input.GetGetter<VBuffer<float>>(input.Schema[columns.FeatureIndex]);
-        batch = parent.Scorer.CreateBatch(BatchRows);
+        catch
+        {
+            batch.Dispose();
+            throw;
+        }
     }
 
     public override DataViewSchema Schema => parent.Schema;
@@ -84,23 +90,22 @@ internal sealed class ScoringCursor : DataViewRowCursor
 
     private bool ReadAndScoreBatch()
     {
-        int featureLength = parent.Scorer.FeatureLength;
-        var featureColumn = input.Schema[parent.Columns.FeatureIndex];
-        var features = batch.Features;
+        batch.Clear();
         rowsInBatch = 0;
-        while (rowsInBatch < BatchRows && input.MoveNext())
+        while (batch.HasRoom && input.MoveNext())
         {
-            int row = rowsInBatch++;
+            int row = batch.Count;
             foreach (var column in buffered)
                 column?.Store(row);
             inputId(ref ids[row]);
             batches[row] = input.Batch;
             inputFeatures(ref featureRow);
-            FeatureRows.CopyChecked(featureRow, features.Slice(row * featureLength, featureLength), featureColumn);
+            batch.Add(featureRow);
         }
-        if (rowsInBatch == 0)
+        if (batch.Count == 0)
             return false;
-        batch.Score(rowsInBatch);
+        batch.Score();
+        rowsInBatch = batch.Count;
         return true;
     }
 

@@ -80,8 +80,9 @@ internal sealed class ScoringRowMapper : IRowToRowMapper
             if (scoredPosition == input.Position && input.Position >= 0)
                 return;
             inputFeatures!(ref featureRow);
-            FeatureRows.CopyChecked(featureRow, batch!.Features, input.Schema[mapper.columns.FeatureIndex]);
-            batch.Score(1);
+            batch!.Clear();
+            batch.Add(featureRow);
+            batch.Score();
             scoredPosition = input.Position;
         }
 

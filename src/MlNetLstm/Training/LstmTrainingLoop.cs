@@ -20,9 +20,9 @@ internal static class LstmTrainingLoop
     {
         using var initGenerator = new Generator((ulong)seed);
         // Dropout masks come from a generator of our own so that concurrent training in one process
-        // stays repeatable; it is only used while training.
-        var dropoutGenerator = new Generator((ulong)seed + 1);
-        var network = new LstmClassifierNetwork(shape, options.Dropout, dropoutGenerator);
+        // stays repeatable. The network only borrows it while training: it is disposed at the end.
+        using var dropoutGenerator = new Generator((ulong)seed + 1);
+        var network = new LstmClassifierNetwork(shape, options.Dropout) { DropoutGenerator = dropoutGenerator };
         try
         {
             network.InitializeWeights(initGenerator, options.ForgetBias);
@@ -37,7 +37,7 @@ internal static class LstmTrainingLoop
         }
         finally
         {
-            dropoutGenerator.Dispose();
+            network.DropoutGenerator = null;
         }
     }
 
@@ -46,14 +46,15 @@ internal static class LstmTrainingLoop
         TrainingSet train, TrainingSet? validation, int seed)
     {
         int batchSize = options.BatchSize;
-        int totalBatches = (int)((options.TrainingSamples + batchSize - 1) / batchSize);
+        // Whole batches covering the budget, counted without overflow: long.MaxValue runs until cancelled.
+        long totalBatches = options.TrainingSamples / batchSize + (options.TrainingSamples % batchSize == 0 ? 0 : 1);
         var order = new SampleOrder(train.Count, seed);
         var indices = new long[batchSize];
         var clock = Stopwatch.StartNew();
 
         network.train();
         using var optimizer = optim.Adam(network.parameters(), options.LearningRate);
-        for (int batch = 1; batch <= totalBatches; batch++)
+        for (long batch = 1; batch <= totalBatches; batch++)
         {
             host.CheckAlive();
             bool report = batch % options.DisplayStep == 0 || batch == totalBatches;
@@ -61,9 +62,8 @@ internal static class LstmTrainingLoop
             using (var scope = NewDisposeScope())
             {
                 order.Fill(indices);
-                var rows = tensor(indices);
-                var labels = train.Labels.index_select(0, rows);
-                var logits = network.call(train.Features.index_select(0, rows));
+                var (sequences, labels) = train.Gather(indices);
+                var logits = network.call(sequences);
                 var loss = nn.functional.cross_entropy(logits, labels);
                 optimizer.zero_grad();
                 loss.backward();
@@ -78,14 +78,14 @@ internal static class LstmTrainingLoop
                 continue;
             // Outside the batch's dispose scope: the receiver may use TorchSharp itself.
             (double Loss, double Accuracy)? held = validation is null ? null : Evaluate(network, validation);
-            long seen = (long)batch * batchSize;
+            long seen = batch > long.MaxValue / batchSize ? long.MaxValue : batch * batchSize;
             var progress = new LstmTrainingProgress(batch, totalBatches, seen, seen / (double)train.Count,
                 batchLoss, batchAccuracy, held?.Loss, held?.Accuracy, clock.Elapsed);
             host.Info(progress.ToString());
             options.Progress?.Report(progress);
         }
         host.Info(FormattableString.Invariant(
-            $"Optimization finished: {totalBatches} batches, {(long)totalBatches * batchSize} samples in {clock.Elapsed.TotalSeconds:F1} s."));
+            $"Optimization finished: {totalBatches} batches, {totalBatches * batchSize} samples in {clock.Elapsed.TotalSeconds:F1} s."));
     }
 
     /// <summary>Mean cross-entropy and accuracy over a whole set, without gradients or dropout.</summary>
@@ -98,12 +98,15 @@ internal static class LstmTrainingLoop
             using var inference = inference_mode();
             double lossSum = 0;
             long correct = 0;
+            var rows = new long[EvaluationBatchSize];
             for (int start = 0; start < data.Count; start += EvaluationBatchSize)
             {
                 using var scope = NewDisposeScope();
                 int length = Math.Min(EvaluationBatchSize, data.Count - start);
-                var labels = data.Labels.narrow(0, start, length);
-                var logits = network.call(data.Features.narrow(0, start, length));
+                for (int i = 0; i < length; i++)
+                    rows[i] = start + i;
+                var (sequences, labels) = data.Gather(rows.AsSpan(0, length));
+                var logits = network.call(sequences);
                 lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
                 correct += logits.argmax(1).eq(labels).sum().item<long>();
             }

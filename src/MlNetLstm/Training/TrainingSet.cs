@@ -1,45 +1,57 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MlNetLstm.Network;
-using MlNetLstm.Scoring;
+using MlNetLstm.Sequences;
 using static TorchSharp.torch;
 
 namespace MlNetLstm.Training;
 
 /// <summary>
-/// Labelled rows of an <see cref="IDataView"/> held as two tensors: features [rows, length] and 0-based
-/// class indices [rows]. One pass of a cursor fills them; epochs then sample from memory.
+/// Labelled sequences of an <see cref="IDataView"/> held in memory: one pass of a cursor fills a
+/// <see cref="SequenceStore"/> and the 0-based class of each row; epochs then sample from memory.
 /// </summary>
 internal sealed class TrainingSet : IDisposable
 {
-    public Tensor Features { get; }
-    public Tensor Labels { get; }
-    public int Count { get; }
+    private readonly SequenceStore sequences;
+    private readonly long[] labels;
 
-    /// <summary>Rows left out because the label was missing or a feature was NaN or infinite.</summary>
-    public long SkippedRows { get; }
-
-    private TrainingSet(Tensor features, Tensor labels, int count, long skipped)
+    private TrainingSet(SequenceStore sequences, long[] labels, UnusableRows skipped)
     {
-        Features = features;
-        Labels = labels;
-        Count = count;
-        SkippedRows = skipped;
+        this.sequences = sequences;
+        this.labels = labels;
+        Skipped = skipped;
+    }
+
+    public int Count => sequences.Count;
+    public int InputSize => sequences.InputSize;
+    public int MinSteps => sequences.MinSteps;
+    public int MaxSteps => sequences.MaxSteps;
+
+    /// <summary>Rows left out, by reason.</summary>
+    public UnusableRows Skipped { get; }
+
+    public SequenceStore Sequences => sequences;
+
+    public long LabelOf(int row) => labels[row];
+
+    /// <summary>The rows <paramref name="rows"/> as network input and class indices, in the current dispose scope.</summary>
+    public (SequenceBatch Sequences, Tensor Labels) Gather(ReadOnlySpan<long> rows)
+    {
+        var classes = new long[rows.Length];
+        for (int i = 0; i < rows.Length; i++)
+            classes[i] = labels[rows[i]];
+        return (sequences.Gather(rows), tensor(classes));
     }
 
     public static TrainingSet Read(
         IDataView data, DataViewSchema.Column labelColumn, DataViewSchema.Column featureColumn,
-        int featureLength, int classCount, Action checkAlive)
+        int classCount, SequenceDecoder decoder, Action checkAlive)
     {
-        long capacity = Math.Max(data.GetRowCount() ?? 1024, 1);
-        long maxRows = Array.MaxLength / featureLength;
-        var features = new float[Math.Min(capacity, maxRows) * featureLength];
-        var labels = new long[features.Length / featureLength];
-        int count = 0;
-        long skipped = 0;
-
-        using (var cursor = data.GetRowCursor(new[] { labelColumn, featureColumn }))
+        var sequences = new SequenceStore(decoder.InputSize);
+        var labels = new long[(int)Math.Clamp(data.GetRowCount() ?? 1024, 1, Array.MaxLength)];
+        long missingLabel = 0, nonFinite = 0, empty = 0;
+        try
         {
+            using var cursor = data.GetRowCursor(new[] { labelColumn, featureColumn });
             var readKey = KeyReader(cursor, labelColumn);
             var getFeatures = cursor.GetGetter<VBuffer<float>>(featureColumn);
             VBuffer<float> row = default;
@@ -48,45 +60,30 @@ internal sealed class TrainingSet : IDisposable
                 if ((cursor.Position & 1023) == 0)
                     checkAlive();
                 ulong key = readKey();
-                getFeatures(ref row);
                 if (key == 0 || key > (ulong)classCount)
                 {
-                    skipped++;
+                    missingLabel++;
                     continue;
                 }
-                if (count == labels.Length)
+                getFeatures(ref row);
+                var problem = decoder.Decode(row, sequences.Reserve(row.Length), out int steps);
+                if (problem != RowProblem.None)
                 {
-                    if (count >= maxRows)
-                        throw new InvalidOperationException(
-                            $"The training data has more than {maxRows} rows of {featureLength} features, more than fit in memory at once.");
-                    long grown = Math.Min((long)count * 2, maxRows);
-                    Array.Resize(ref features, (int)(grown * featureLength));
-                    Array.Resize(ref labels, (int)grown);
-                }
-                var destination = features.AsSpan(count * featureLength, featureLength);
-                FeatureRows.CopyChecked(row, destination, featureColumn);
-                if (!FeatureRows.AllFinite(destination))
-                {
-                    skipped++;
+                    if (problem == RowProblem.Empty) empty++; else nonFinite++;
                     continue;
                 }
-                labels[count++] = (long)key - 1;
+                int index = sequences.Commit(steps);
+                if (index == labels.Length)
+                    Array.Resize(ref labels, (int)Math.Min((long)index * 2, Array.MaxLength));
+                labels[index] = (long)key - 1;
             }
         }
-
-        var featureTensor = zeros(count, featureLength);
-        var labelTensor = zeros(count, dtype: ScalarType.Int64);
-        // In chunks: a span over tensor memory is limited to 2 GiB.
-        int rowsPerChunk = Math.Max(1, int.MaxValue / sizeof(float) / featureLength);
-        for (int start = 0; start < count; start += rowsPerChunk)
+        catch
         {
-            int rows = Math.Min(rowsPerChunk, count - start);
-            using var chunk = featureTensor.narrow(0, start, rows);
-            features.AsSpan(start * featureLength, rows * featureLength).CopyTo(chunk.FloatSpan());
+            sequences.Dispose();
+            throw;
         }
-        if (count > 0)
-            labels.AsSpan(0, count).CopyTo(labelTensor.LongSpan());
-        return new TrainingSet(featureTensor, labelTensor, count, skipped);
+        return new TrainingSet(sequences, labels, new UnusableRows(missingLabel, nonFinite, empty));
     }
 
     /// <summary>Reads a key of any unsigned raw type as a 1-based ulong (0 is missing).</summary>
@@ -111,9 +108,18 @@ internal sealed class TrainingSet : IDisposable
         };
     }
 
-    public void Dispose()
+    public void Dispose() => sequences.Dispose();
+}
+
+/// <summary>Rows a training or validation set left out, by reason.</summary>
+internal sealed record UnusableRows(long MissingLabel, long NonFinite, long Empty)
+{
+    public long Total => MissingLabel + NonFinite + Empty;
+
+    public override string ToString() => string.Join(", ", new[]
     {
-        Features.Dispose();
-        Labels.Dispose();
-    }
+        (MissingLabel, "with a missing label"),
+        (NonFinite, "with a NaN or infinite value inside the sequence"),
+        (Empty, "with no steps (empty, or only NaN padding)"),
+    }.Where(r => r.Item1 > 0).Select(r => $"{r.Item1} {r.Item2}"));
 }
