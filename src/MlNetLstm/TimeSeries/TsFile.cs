@@ -247,7 +247,7 @@ internal sealed class TsFile
                 ReadCase(lines.LineNumber, line);
             }
             if (features.Count == 0)
-                throw Invalid(path, Math.Max(lines.LineNumber, header.DataLine),
+                throw Invalid(path, lines.LineNumber,
                     $"the file has no cases after '@data' on line {header.DataLine}; expected one case per line");
             var info = new TsFileInfo(path, header.ProblemName, channels, minLength, maxLength,
                 Array.AsReadOnly(header.ClassLabels!), features.Count, hasMissingValues);

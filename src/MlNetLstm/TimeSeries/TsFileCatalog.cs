@@ -26,7 +26,10 @@ public static class TsFileCatalog
     /// keeps its last value; <c>#</c> and <c>%</c> comment lines and blank lines are skipped anywhere.
     /// An unknown <c>@keyword</c> is refused. A file declared <c>@classLabel false</c> is read with an empty
     /// <c>Label</c> (ML.NET's missing text) for every case. Numbers are read in the invariant culture;
-    /// infinities and numbers beyond the range of <see cref="float"/> are refused.
+    /// infinities and numbers beyond the range of <see cref="float"/> are refused. White space around values
+    /// and labels is ignored; labels must match a declared label exactly (letter case included).
+    /// <c>@seriesLength</c> is enforced unless the file says <c>@equalLength false</c>; <c>@equalLength true</c>
+    /// without it makes every case as long as the first. A line may hold at most 2^26 characters.
     /// </para>
     /// </remarks>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
