@@ -29,7 +29,7 @@ public sealed record ExperimentOptions
         // Defaults come from the library, so the example always matches the reference settings.
         var defaults = new LstmClassifierOptions();
         var data = Make("--data", "DIR", "Folder with the four MNIST IDX files (.gz or not)", AppPaths.DefaultDataFolder);
-        var iters = Positive(Make("--training-iters", "N", "Training samples to consume", defaults.TrainingSamples));
+        var iters = Positive(Make("--training-iters", "N", "Training samples to consume", LstmClassifierOptions.DefaultTrainingSamples));
         var batch = Positive(Make("--batch-size", "N", "Rows per training batch", defaults.BatchSize));
         var rate = Positive(Make("--learning-rate", "X", "Adam learning rate", defaults.LearningRate));
         var hidden = Positive(Make("--hidden", "N", "LSTM hidden units", defaults.HiddenSize));

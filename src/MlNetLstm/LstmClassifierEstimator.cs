@@ -63,22 +63,34 @@ public sealed class LstmClassifierEstimator : IEstimator<LstmClassifierTransform
         using var host = new HostChannel(environment, nameof(LstmClassifierEstimator), "Training");
         int seed = options.Seed ?? host.Random.Next();
         var sequenceShape = new SequenceShape(inputSize, options.FeatureLayout, featureSize, Normalization: null);
-        using var train = TrainingSet.Read(input, labelColumn, featureColumn, classCount,
+        using var trainingSet = TrainingSet.Read(input, labelColumn, featureColumn, classCount,
             new SequenceDecoder(sequenceShape, featureColumn.Name), host.CheckAlive);
-        CheckUsable(host, "training", train);
+        CheckUsable(host, "training", trainingSet);
+        var train = trainingSet.AllRows();
+        TrainingRows? heldOut = null;
+        if (options.ValidationFraction is double fraction)
+        {
+            (train, heldOut) = train.SplitStratified(fraction, seed, nameof(options.ValidationFraction));
+            host.Info($"Held out {heldOut.Count} of {trainingSet.Count} training rows for validation (ValidationFraction {fraction}, stratified by class).");
+        }
         if (options.InputNormalization == InputNormalization.PerChannel)
         {
-            var statistics = ChannelStatistics.Measure(train.Sequences);
-            for (int row = 0; row < train.Count; row++)
-                statistics.Apply(train.Sequences.ValuesOf(row));
+            // Learned from the rows trained on only; applied to every row read, held-out ones included.
+            var statistics = ChannelStatistics.Measure(trainingSet.Sequences, train.Rows);
+            for (int row = 0; row < trainingSet.Count; row++)
+                statistics.Apply(trainingSet.Sequences.ValuesOf(row));
             sequenceShape = sequenceShape with { Normalization = statistics };
             host.Info("Per-channel normalisation: mean " + Describe(statistics.Mean) + ", deviation " + Describe(statistics.Deviation) + ".");
         }
-        using var validation = ReadValidationSet(host, sequenceShape, classCount, labelValues);
+        using var validationSet = ReadValidationSet(host, sequenceShape, classCount, labelValues);
+        var validation = heldOut ?? validationSet?.AllRows();
 
-        var network = LstmTrainingLoop.Train(host, options, shape, train, validation, seed);
+        int threads = TorchRuntime.TrainingThreads(options.NumberOfThreads, shape, options.BatchSize);
+        host.Info($"Training on {threads} libtorch thread(s).");
+        var (network, summary) = TorchRuntime.WithThreads(threads,
+            () => LstmTrainingLoop.Train(host, options, shape, train, validation, trainingSet.Skipped.Total, seed));
         var columns = new ColumnNames(options.LabelColumnName, options.FeatureColumnName, options.ScoreColumnName, options.PredictedLabelColumnName);
-        return new LstmClassifierTransformer(new LstmModel(columns, sequenceShape, shape, labelValues, network));
+        return new LstmClassifierTransformer(new LstmModel(columns, sequenceShape, shape, labelValues, network, summary));
     }
 
     private TrainingSet? ReadValidationSet(HostChannel host, SequenceShape input, int classCount, LabelKeyValues? trainingValues)

@@ -53,8 +53,8 @@ public sealed class LstmClassifierOptions
     /// </summary>
     public InputNormalization InputNormalization { get; set; } = InputNormalization.None;
 
-    /// <summary>The step count used when neither <see cref="SequenceLength"/> nor <see cref="InputSize"/> is set.</summary>
-    internal const int DefaultSequenceLength = 28;
+    /// <summary>The step count used when neither <see cref="SequenceLength"/> nor <see cref="InputSize"/> is set: 28, one MNIST row per step.</summary>
+    public const int DefaultSequenceLength = 28;
 
     /// <summary>Number of hidden units of each LSTM layer. Default 128.</summary>
     public int HiddenSize { get; set; } = 128;
@@ -85,10 +85,50 @@ public sealed class LstmClassifierOptions
 
     /// <summary>
     /// How many samples training consumes, rounded up to whole batches (the reference's
-    /// <c>training_iters</c>). Epochs follow from it: the data is reshuffled each time it is exhausted.
-    /// <see cref="long.MaxValue"/> trains until <c>mlContext.CancelExecution()</c>. Default 100,000.
+    /// <c>training_iters</c>); the data is reshuffled each time it is exhausted. Null (the default) means
+    /// 100,000 unless <see cref="Epochs"/> is set; setting both is an error. <see cref="long.MaxValue"/>
+    /// trains until early stopping or <c>mlContext.CancelExecution()</c>.
     /// </summary>
-    public long TrainingSamples { get; set; } = 100_000;
+    public long? TrainingSamples { get; set; }
+
+    /// <summary>
+    /// Passes over the training rows (those left after <see cref="ValidationFraction"/>): the alternative to
+    /// <see cref="TrainingSamples"/>; setting both is an error. Default null.
+    /// </summary>
+    public int? Epochs { get; set; }
+
+    /// <summary>
+    /// When no <see cref="ValidationSet"/> is given, hold out this fraction of the training rows for
+    /// validation, in (0, 1): stratified by class and seeded, so every class keeps training rows and the
+    /// same seed holds out the same rows. Giving both is an error. Default null (no validation).
+    /// </summary>
+    public double? ValidationFraction { get; set; }
+
+    /// <summary>
+    /// Stop after this many validation evaluations in a row without a better validation loss; at least 1.
+    /// Needs validation data. Whenever there is validation data, the weights with the best validation loss
+    /// are the ones kept at the end, early stopping or not. Validation is evaluated once per epoch, or
+    /// every <see cref="DisplayStep"/> batches when an epoch is longer than that. Default null.
+    /// </summary>
+    public int? EarlyStoppingPatience { get; set; }
+
+    /// <summary>How the learning rate changes: constant (the default) or reduced on validation plateaus.</summary>
+    public LearningRateSchedule LearningRateSchedule { get; set; } = LearningRateSchedule.Constant;
+
+    /// <summary>What <see cref="LearningRateSchedule.ReduceOnPlateau"/> multiplies the rate by, in (0, 1). Default 0.5.</summary>
+    public double LearningRateDecayFactor { get; set; } = 0.5;
+
+    /// <summary>Validation evaluations without a better loss before <see cref="LearningRateSchedule.ReduceOnPlateau"/> reduces the rate; at least 1. Default 3.</summary>
+    public int LearningRatePatience { get; set; } = 3;
+
+    /// <summary>Clip the global norm of the gradients to this before each step (Keras' <c>clipnorm</c>). Default null (off).</summary>
+    public double? GradientClipNorm { get; set; }
+
+    /// <summary>How much each class counts in the loss: <see cref="MlNetLstm.ClassWeighting.None"/> (the default) or <see cref="MlNetLstm.ClassWeighting.Balanced"/>.</summary>
+    public ClassWeighting ClassWeighting { get; set; } = ClassWeighting.None;
+
+    /// <summary>The training budget when neither <see cref="TrainingSamples"/> nor <see cref="Epochs"/> is set: the reference's 100,000.</summary>
+    public const long DefaultTrainingSamples = 100_000;
 
     /// <summary>Report progress every this many batches. Default 10.</summary>
     public int DisplayStep { get; set; } = 10;
@@ -100,10 +140,20 @@ public sealed class LstmClassifierOptions
     public int? Seed { get; set; }
 
     /// <summary>
-    /// Optional held-out data with the same label and feature columns. When set, every progress report
-    /// also carries the loss and accuracy on it.
+    /// Optional held-out data with the same label and feature columns (keyed with the training data's key
+    /// mapping). Progress reports carry its loss and accuracy, and the weights with the best validation
+    /// loss are kept. Alternatively set <see cref="ValidationFraction"/>.
     /// </summary>
     public IDataView? ValidationSet { get; set; }
+
+    /// <summary>
+    /// libtorch's intra-op threads while <c>Fit</c> trains. libtorch's setting is process-wide: other
+    /// TorchSharp work in the process runs with it meanwhile; it is restored when Fit ends. Null (the
+    /// default) picks 1 when one training step is small — batch × 4·hidden × (inputs + hidden) below 8
+    /// million multiply-adds, where a second thread slowed training down on an idle 2-core machine and
+    /// several times over on a busy one — and libtorch's own default (one per core) otherwise.
+    /// </summary>
+    public int? NumberOfThreads { get; set; }
 
     /// <summary>Optional receiver of a progress report every <see cref="DisplayStep"/> batches.</summary>
     public IProgress<LstmTrainingProgress>? Progress { get; set; }

@@ -79,6 +79,9 @@ public sealed class LstmClassifierTransformer : ITransformer, IDisposable
     /// <summary>Whether the layers read the sequence in both directions.</summary>
     public bool Bidirectional => model.Shape.Bidirectional;
 
+    /// <summary>How the model was trained, and which batch its weights come from; null for models saved by MlNetLstm 0.1.0.</summary>
+    public LstmTrainingSummary? TrainingSummary => model.Summary;
+
     /// <summary>Always true: each output row depends only on its input row.</summary>
     public bool IsRowToRowMapper => true;
 

@@ -4,12 +4,14 @@ namespace MlNetLstm;
 /// <param name="Batch">Batches completed so far (1-based).</param>
 /// <param name="TotalBatches">Batches the whole training will run.</param>
 /// <param name="SamplesSeen">Training samples consumed so far (the reference's "Iter").</param>
-/// <param name="Epoch">Passes over the training rows so far, fractional.</param>
+/// <param name="Epoch">Passes over the training rows so far, fractional: 3.0 after three epochs.</param>
 /// <param name="MinibatchLoss">Mean cross-entropy of the latest batch, computed in its training forward pass.</param>
 /// <param name="MinibatchAccuracy">Fraction of the latest batch classified correctly in that pass.</param>
 /// <param name="ValidationLoss">Mean cross-entropy on the validation set, when one is given.</param>
 /// <param name="ValidationAccuracy">Accuracy on the validation set, when one is given.</param>
 /// <param name="Elapsed">Training time so far.</param>
+/// <param name="LearningRate">The learning rate the latest batch was trained with.</param>
+/// <param name="IsBestSoFar">Whether this report's validation loss is the best so far (these weights are kept).</param>
 public sealed record LstmTrainingProgress(
     long Batch,
     long TotalBatches,
@@ -19,7 +21,9 @@ public sealed record LstmTrainingProgress(
     double MinibatchAccuracy,
     double? ValidationLoss,
     double? ValidationAccuracy,
-    TimeSpan Elapsed)
+    TimeSpan Elapsed,
+    double LearningRate = 0,
+    bool IsBestSoFar = false)
 {
     /// <summary>Training samples per second so far.</summary>
     public double SamplesPerSecond => Elapsed.TotalSeconds > 0 ? SamplesSeen / Elapsed.TotalSeconds : 0;
@@ -30,7 +34,7 @@ public sealed record LstmTrainingProgress(
         var line = FormattableString.Invariant(
             $"Iter {SamplesSeen}, Minibatch Loss= {MinibatchLoss:F6}, Training Accuracy= {MinibatchAccuracy:F5}");
         if (ValidationLoss is double vl && ValidationAccuracy is double va)
-            line += FormattableString.Invariant($", Validation Loss= {vl:F6}, Validation Accuracy= {va:F5}");
+            line += FormattableString.Invariant($", Validation Loss= {vl:F6}, Validation Accuracy= {va:F5}{(IsBestSoFar ? " (best)" : "")}");
         return line;
     }
 }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using TorchSharp;
 
 namespace MlNetLstm.Network;
 
@@ -21,6 +22,50 @@ internal static class TorchRuntime
 
     /// <summary>Applies the settings once; concurrent callers wait until they are in place.</summary>
     public static void EnsureConfigured() => _ = Configured.Value;
+
+    /// <summary>
+    /// Multiply-adds of one LSTM step of a batch below which training runs on one thread by default:
+    /// measured on 2 cores, smaller steps ran slower on 2 threads than on 1 even on an idle machine
+    /// (thread hand-offs cost more than they save), and several times slower on a busy one.
+    /// </summary>
+    internal const long SmallStepMultiplyAdds = 8_000_000;
+
+    /// <summary>
+    /// The intra-op threads training uses: <paramref name="requested"/> when set; otherwise one for a
+    /// small step, and libtorch's own default (one per core) for a larger one.
+    /// </summary>
+    public static int TrainingThreads(int? requested, NetworkShape shape, int batchSize)
+    {
+        if (requested is int threads)
+            return threads;
+        long step = (long)batchSize * 4 * shape.HiddenSize * (shape.InputSize + shape.HiddenSize);
+        return step < SmallStepMultiplyAdds ? 1 : DefaultThreads.Value;
+    }
+
+    /// <summary>Runs <paramref name="work"/> with libtorch's intra-op thread count set, then restores it (it is process-wide).</summary>
+    public static T WithThreads<T>(int threads, Func<T> work)
+    {
+        EnsureConfigured();
+        int previous = torch.get_num_threads();
+        if (previous != threads)
+            torch.set_num_threads(threads);
+        try
+        {
+            return work();
+        }
+        finally
+        {
+            if (previous != threads)
+                torch.set_num_threads(previous);
+        }
+    }
+
+    // libtorch's choice before anything changed it.
+    private static readonly Lazy<int> DefaultThreads = new(() =>
+    {
+        EnsureConfigured();
+        return torch.get_num_threads();
+    });
 
     private static bool Configure()
     {

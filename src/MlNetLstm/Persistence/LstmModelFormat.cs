@@ -24,7 +24,8 @@ internal static class LstmModelFormat
     // 1: MlNetLstm 0.1.0. Header: 4 column names; feature length, sequence length, hidden size, layers,
     //    bidirectional, classes.
     // 2: MlNetLstm 0.2.0. Header: 4 column names; input size, hidden size, layers, bidirectional,
-    //    classes; feature layout, feature length at Fit (0 = variable), per-channel normalisation.
+    //    classes; feature layout, feature length at Fit (0 = variable), per-channel normalisation;
+    //    training summary.
     public const int CurrentVersion = 2;
 
     /// <summary>The oldest version of this format whose readers can read what <see cref="Write"/> writes.</summary>
@@ -68,6 +69,7 @@ internal static class LstmModelFormat
                 foreach (float value in statistics.Mean.Concat(statistics.Deviation))
                     writer.Write(value);
             }
+            WriteSummary(writer, model.Summary);
             writer.Write(model.LabelValues is not null);
             model.LabelValues?.Write(writer);
 
@@ -122,7 +124,7 @@ internal static class LstmModelFormat
         try
         {
             entry.Expect(HeaderLimit, "header");
-            var (columns, input, shape) = ReadHeader(reader);
+            var (columns, input, shape, summary) = ReadHeader(reader);
             var weights = shape.Weights;
             long weightSection = sizeof(int) + weights.Sum(w => EncodedLength(w));
             long labelSection = LabelBudget(shape.ClassCount);
@@ -159,7 +161,7 @@ internal static class LstmModelFormat
             if (network is null)
                 return null;
             network.eval();
-            return new LstmModel(columns, input, shape, labelValues, network);
+            return new LstmModel(columns, input, shape, labelValues, network, summary);
         }
         catch (Exception e) when (e is not InvalidDataException)
         {
@@ -179,7 +181,7 @@ internal static class LstmModelFormat
         }
     }
 
-    private static (ColumnNames, SequenceShape, NetworkShape) ReadHeader(BinaryReader reader)
+    private static (ColumnNames, SequenceShape, NetworkShape, LstmTrainingSummary?) ReadHeader(BinaryReader reader)
     {
         if (reader.ReadUInt32() != Magic)
             throw Corrupt("it does not start with the expected marker");
@@ -193,6 +195,7 @@ internal static class LstmModelFormat
         var columns = new ColumnNames(reader.ReadString(), reader.ReadString(), reader.ReadString(), reader.ReadString());
         SequenceShape input;
         NetworkShape shape;
+        LstmTrainingSummary? summary = null;
         if (version == 1)
         {
             int featureLength = reader.ReadInt32(), sequenceLength = reader.ReadInt32();
@@ -220,10 +223,50 @@ internal static class LstmModelFormat
                 normalization = new ChannelStatistics(mean, deviation);
             }
             input = new SequenceShape(shape.InputSize, layout, featureLength == 0 ? null : featureLength, normalization);
+            summary = ReadSummary(reader);
         }
         if (!shape.IsPlausible)
             throw Corrupt($"its network shape {shape} is not valid");
-        return (columns, input, shape);
+        return (columns, input, shape, summary);
+    }
+
+    private static void WriteSummary(BinaryWriter writer, LstmTrainingSummary? summary)
+    {
+        writer.Write(summary is not null);
+        if (summary is null)
+            return;
+        writer.Write(summary.TrainingRows);
+        writer.Write(summary.SkippedRows);
+        writer.Write(summary.ValidationRows);
+        writer.Write(summary.Batches);
+        writer.Write(summary.Epochs);
+        writer.Write(summary.KeptBatch);
+        writer.Write(summary.KeptEpoch);
+        writer.Write(summary.BestValidationLoss is not null);
+        writer.Write(summary.BestValidationLoss ?? 0);
+        writer.Write(summary.BestValidationAccuracy is not null);
+        writer.Write(summary.BestValidationAccuracy ?? 0);
+        writer.Write(summary.StoppedEarly);
+        writer.Write(summary.FinalLearningRate);
+    }
+
+    private static LstmTrainingSummary? ReadSummary(BinaryReader reader)
+    {
+        if (!reader.ReadBoolean())
+            return null;
+        int trainingRows = reader.ReadInt32();
+        long skipped = reader.ReadInt64();
+        int validationRows = reader.ReadInt32();
+        long batches = reader.ReadInt64();
+        double epochs = reader.ReadDouble();
+        long keptBatch = reader.ReadInt64();
+        double keptEpoch = reader.ReadDouble();
+        double? bestLoss = reader.ReadBoolean() ? reader.ReadDouble() : Skip(reader.ReadDouble());
+        double? bestAccuracy = reader.ReadBoolean() ? reader.ReadDouble() : Skip(reader.ReadDouble());
+        return new LstmTrainingSummary(trainingRows, skipped, validationRows, batches, epochs, keptBatch, keptEpoch,
+            bestLoss, bestAccuracy, reader.ReadBoolean(), reader.ReadDouble());
+
+        static double? Skip(double _) => null;
     }
 
     private static float[] ReadFloats(BinaryReader reader, int count)

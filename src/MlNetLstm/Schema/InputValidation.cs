@@ -28,10 +28,37 @@ internal static class InputValidation
             Positive(inputSize, nameof(options.InputSize));
         Defined(options.FeatureLayout, nameof(options.FeatureLayout));
         Defined(options.InputNormalization, nameof(options.InputNormalization));
+        if (options.NumberOfThreads is int threads)
+            Positive(threads, nameof(options.NumberOfThreads));
         Positive(options.HiddenSize, nameof(options.HiddenSize));
         Positive(options.NumberOfLayers, nameof(options.NumberOfLayers));
         Positive(options.BatchSize, nameof(options.BatchSize));
-        Positive(options.TrainingSamples, nameof(options.TrainingSamples));
+        if (options.TrainingSamples is long samples)
+            Positive(samples, nameof(options.TrainingSamples));
+        if (options.Epochs is int epochs)
+            Positive(epochs, nameof(options.Epochs));
+        if (options.TrainingSamples is not null && options.Epochs is not null)
+            throw new ArgumentException("Set TrainingSamples or Epochs, not both.", nameof(options.Epochs));
+        if (options.ValidationFraction is double fraction && !(fraction > 0 && fraction < 1))
+            throw new ArgumentOutOfRangeException(nameof(options.ValidationFraction), fraction, "ValidationFraction must be in (0, 1).");
+        if (options.ValidationFraction is not null && options.ValidationSet is not null)
+            throw new ArgumentException("Set ValidationSet or ValidationFraction, not both.", nameof(options.ValidationFraction));
+        bool validates = options.ValidationFraction is not null || options.ValidationSet is not null;
+        if (options.EarlyStoppingPatience is int patience)
+        {
+            Positive(patience, nameof(options.EarlyStoppingPatience));
+            if (!validates)
+                throw new ArgumentException("EarlyStoppingPatience needs validation data: set ValidationSet or ValidationFraction.", nameof(options.EarlyStoppingPatience));
+        }
+        Defined(options.LearningRateSchedule, nameof(options.LearningRateSchedule));
+        if (options.LearningRateSchedule == LearningRateSchedule.ReduceOnPlateau && !validates)
+            throw new ArgumentException("LearningRateSchedule.ReduceOnPlateau needs validation data: set ValidationSet or ValidationFraction.", nameof(options.LearningRateSchedule));
+        if (!(options.LearningRateDecayFactor > 0 && options.LearningRateDecayFactor < 1))
+            throw new ArgumentOutOfRangeException(nameof(options.LearningRateDecayFactor), options.LearningRateDecayFactor, "LearningRateDecayFactor must be in (0, 1).");
+        Positive(options.LearningRatePatience, nameof(options.LearningRatePatience));
+        if (options.GradientClipNorm is double clip && !(clip > 0 && double.IsFinite(clip)))
+            throw new ArgumentOutOfRangeException(nameof(options.GradientClipNorm), clip, "GradientClipNorm must be a positive finite number.");
+        Defined(options.ClassWeighting, nameof(options.ClassWeighting));
         Positive(options.DisplayStep, nameof(options.DisplayStep));
         if (!(options.LearningRate > 0) || double.IsInfinity(options.LearningRate))
             throw new ArgumentOutOfRangeException(nameof(options.LearningRate), options.LearningRate,

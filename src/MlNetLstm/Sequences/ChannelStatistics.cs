@@ -30,14 +30,14 @@ internal sealed class ChannelStatistics
         }
     }
 
-    /// <summary>Mean and deviation of every channel over all the steps of <paramref name="sequences"/>.</summary>
-    public static ChannelStatistics Measure(SequenceStore sequences)
+    /// <summary>Mean and deviation of every channel over all the steps of the <paramref name="rows"/> of <paramref name="sequences"/>.</summary>
+    public static ChannelStatistics Measure(SequenceStore sequences, IReadOnlyList<int> rows)
     {
         int channels = sequences.InputSize;
         // Two passes in double: the one-pass sum of squares loses precision on large offsets.
         var sum = new double[channels];
         long steps = 0;
-        for (int row = 0; row < sequences.Count; row++)
+        foreach (int row in rows)
         {
             var values = sequences.ValuesOf(row);
             for (int i = 0; i < values.Length; i++)
@@ -46,7 +46,7 @@ internal sealed class ChannelStatistics
         }
         var mean = sum.Select(s => steps > 0 ? s / steps : 0).ToArray();
         var squares = new double[channels];
-        for (int row = 0; row < sequences.Count; row++)
+        foreach (int row in rows)
         {
             var values = sequences.ValuesOf(row);
             for (int i = 0; i < values.Length; i++)

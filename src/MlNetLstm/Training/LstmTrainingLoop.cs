@@ -7,16 +7,18 @@ using static TorchSharp.torch;
 namespace MlNetLstm.Training;
 
 /// <summary>
-/// Minibatch training as the reference does it: Adam on the softmax cross-entropy of the last step's
-/// logits, a fixed budget of samples, a progress line every display step.
+/// Minibatch training as the reference does it — Adam on the softmax cross-entropy of the final hidden
+/// state's logits, a budget of samples, a progress line every display step — plus what stops it at its
+/// best: epochs, validation with the best weights kept, early stopping, a learning rate reduced on
+/// plateaus, gradient clipping and class weights.
 /// </summary>
 internal static class LstmTrainingLoop
 {
     private const int EvaluationBatchSize = 1024;
 
-    public static LstmClassifierNetwork Train(
+    public static (LstmClassifierNetwork Network, LstmTrainingSummary Summary) Train(
         HostChannel host, LstmClassifierOptions options, NetworkShape shape,
-        TrainingSet train, TrainingSet? validation, int seed)
+        TrainingRows train, TrainingRows? validation, long skippedRows, int seed)
     {
         using var initGenerator = new Generator((ulong)seed);
         // Dropout masks come from a generator of our own so that concurrent training in one process
@@ -26,9 +28,10 @@ internal static class LstmTrainingLoop
         try
         {
             network.InitializeWeights(initGenerator, options.ForgetBias);
-            RunBatches(host, options, network, train, validation, seed);
+            var run = new Run(host, options, network, train, validation, seed);
+            var summary = run.Execute(skippedRows);
             network.eval();
-            return network;
+            return (network, summary);
         }
         catch
         {
@@ -41,55 +44,188 @@ internal static class LstmTrainingLoop
         }
     }
 
-    private static void RunBatches(
+    /// <summary>One training run's state: the schedule, the best weights so far and the counters.</summary>
+    private sealed class Run(
         HostChannel host, LstmClassifierOptions options, LstmClassifierNetwork network,
-        TrainingSet train, TrainingSet? validation, int seed)
+        TrainingRows train, TrainingRows? validation, int seed)
     {
-        int batchSize = options.BatchSize;
-        // Whole batches covering the budget, counted without overflow: long.MaxValue runs until cancelled.
-        long totalBatches = options.TrainingSamples / batchSize + (options.TrainingSamples % batchSize == 0 ? 0 : 1);
-        var order = new SampleOrder(train.Count, seed);
-        var indices = new long[batchSize];
-        var clock = Stopwatch.StartNew();
+        private readonly int batchSize = options.BatchSize;
+        private Dictionary<string, Tensor>? bestWeights;
+        private double bestLoss = double.PositiveInfinity;
+        private double? bestAccuracy;
+        private long bestBatch;
+        private int evaluationsWithoutImprovement;
+        private int evaluationsSinceRateChange;
 
-        network.train();
-        using var optimizer = optim.Adam(network.parameters(), options.LearningRate);
-        for (long batch = 1; batch <= totalBatches; batch++)
+        public LstmTrainingSummary Execute(long skippedRows)
         {
-            host.CheckAlive();
-            bool report = batch % options.DisplayStep == 0 || batch == totalBatches;
-            double batchLoss = double.NaN, batchAccuracy = double.NaN;
-            using (var scope = NewDisposeScope())
+            long totalBatches = TotalBatches();
+            // Every batch is full; an epoch ends during the batch that brings the samples seen to a multiple of the rows.
+            long batchesPerEpoch = (train.Count + batchSize - 1) / batchSize;
+            bool evaluateAtEpochEnds = batchesPerEpoch <= options.DisplayStep;
+            var order = new SampleOrder(train.Count, seed, batchSize,
+                train.AllSameLength ? null : Enumerable.Range(0, train.Count).Select(train.StepsAt).ToArray());
+            using var weights = ClassWeights();
+            var positions = new long[batchSize];
+            var clock = Stopwatch.StartNew();
+            bool stoppedEarly = false;
+            long batch = 0;
+
+            network.train();
+            using var optimizer = optim.Adam(network.parameters(), options.LearningRate);
+            double learningRate = options.LearningRate;
+            try
             {
-                order.Fill(indices);
-                var (sequences, labels) = train.Gather(indices);
-                var logits = network.call(sequences);
-                var loss = nn.functional.cross_entropy(logits, labels);
-                optimizer.zero_grad();
-                loss.backward();
-                optimizer.step();
-                if (report)
+                while (batch < totalBatches)
                 {
-                    batchLoss = loss.item<float>();
-                    batchAccuracy = logits.argmax(1).eq(labels).sum().item<long>() / (double)batchSize;
+                    host.CheckAlive();
+                    batch++;
+                    bool last = batch == totalBatches;
+                    bool evaluate = validation is not null
+                        && (last || (evaluateAtEpochEnds ? EndsEpoch(batch) : batch % options.DisplayStep == 0));
+                    bool report = validation is not null ? evaluate : last || batch % options.DisplayStep == 0;
+                    var (batchLoss, batchAccuracy) = Step(order, positions, optimizer, weights, measure: report);
+                    if (!report)
+                        continue;
+
+                    // Outside the batch's dispose scope: the receiver may use TorchSharp itself.
+                    double? loss = null, accuracy = null;
+                    bool best = false;
+                    if (evaluate)
+                    {
+                        (loss, accuracy) = Evaluate(network, validation!);
+                        best = Remember(batch, loss.Value, accuracy.Value);
+                        stoppedEarly = options.EarlyStoppingPatience is int patience && evaluationsWithoutImprovement >= patience && !last;
+                    }
+                    var progress = new LstmTrainingProgress(batch, totalBatches, SamplesSeen(batch), Epochs(batch),
+                        batchLoss, batchAccuracy, loss, accuracy, clock.Elapsed, learningRate, best);
+                    host.Info(progress.ToString());
+                    options.Progress?.Report(progress);
+                    if (stoppedEarly)
+                    {
+                        host.Info($"Early stopping: {evaluationsWithoutImprovement} validation evaluations without a better loss.");
+                        break;
+                    }
+                    if (evaluate)
+                        learningRate = MaybeReduceRate(optimizer, learningRate, best);
+                }
+                if (bestWeights is not null)
+                    Restore(bestWeights);
+            }
+            finally
+            {
+                if (bestWeights is not null)
+                {
+                    foreach (var tensor in bestWeights.Values)
+                        tensor.Dispose();
                 }
             }
-            if (!report)
-                continue;
-            // Outside the batch's dispose scope: the receiver may use TorchSharp itself.
-            (double Loss, double Accuracy)? held = validation is null ? null : Evaluate(network, validation);
-            long seen = batch > long.MaxValue / batchSize ? long.MaxValue : batch * batchSize;
-            var progress = new LstmTrainingProgress(batch, totalBatches, seen, seen / (double)train.Count,
-                batchLoss, batchAccuracy, held?.Loss, held?.Accuracy, clock.Elapsed);
-            host.Info(progress.ToString());
-            options.Progress?.Report(progress);
+
+            long kept = bestWeights is null ? batch : bestBatch;
+            var summary = new LstmTrainingSummary(train.Count, skippedRows, validation?.Count ?? 0, batch, Epochs(batch),
+                kept, Epochs(kept), validation is null ? null : bestLoss, bestAccuracy, stoppedEarly, learningRate);
+            host.Info(FormattableString.Invariant($"Optimization finished in {clock.Elapsed.TotalSeconds:F1} s: {summary}."));
+            return summary;
         }
-        host.Info(FormattableString.Invariant(
-            $"Optimization finished: {totalBatches} batches, {totalBatches * batchSize} samples in {clock.Elapsed.TotalSeconds:F1} s."));
+
+        private long TotalBatches()
+        {
+            if (options.Epochs is int epochs)
+            {
+                long samples = checked((long)epochs * train.Count);
+                return (samples + batchSize - 1) / batchSize;
+            }
+            long budget = options.TrainingSamples ?? LstmClassifierOptions.DefaultTrainingSamples;
+            // Counted without overflow: long.MaxValue runs until stopped.
+            return budget / batchSize + (budget % batchSize == 0 ? 0 : 1);
+        }
+
+        private long SamplesSeen(long batch) => batch > long.MaxValue / batchSize ? long.MaxValue : batch * batchSize;
+
+        private double Epochs(long batch) => SamplesSeen(batch) / (double)train.Count;
+
+        private bool EndsEpoch(long batch) => SamplesSeen(batch) / train.Count > SamplesSeen(batch - 1) / train.Count;
+
+        /// <summary>One optimisation step on the next batch; its loss and accuracy when asked.</summary>
+        private (double Loss, double Accuracy) Step(SampleOrder order, long[] positions, optim.Optimizer optimizer, Tensor? weights, bool measure)
+        {
+            using var scope = NewDisposeScope();
+            order.Fill(positions);
+            var (sequences, labels) = train.Gather(positions);
+            var logits = network.call(sequences);
+            var loss = nn.functional.cross_entropy(logits, labels, weight: weights);
+            optimizer.zero_grad();
+            loss.backward();
+            if (options.GradientClipNorm is double maxNorm)
+                nn.utils.clip_grad_norm_(network.parameters(), maxNorm);
+            optimizer.step();
+            if (!measure)
+                return (double.NaN, double.NaN);
+            return (loss.item<float>(), logits.argmax(1).eq(labels).sum().item<long>() / (double)positions.Length);
+        }
+
+        /// <summary>Inverse class frequencies for <see cref="ClassWeighting.Balanced"/>, detached from any scope; null otherwise.</summary>
+        private Tensor? ClassWeights()
+        {
+            if (options.ClassWeighting != ClassWeighting.Balanced)
+                return null;
+            var counts = train.ClassCounts(network.Shape.ClassCount);
+            int present = counts.Count(c => c > 0);
+            var weights = counts.Select(c => c > 0 ? (float)(train.Count / ((double)present * c)) : 0f).ToArray();
+            host.Info("Class weights (balanced): " + string.Join(", ", weights.Select(w => w.ToString("G4", System.Globalization.CultureInfo.InvariantCulture))) + ".");
+            return tensor(weights).DetachFromDisposeScope();
+        }
+
+        /// <summary>Keeps a copy of the weights when the validation loss is the best so far.</summary>
+        private bool Remember(long batch, double loss, double accuracy)
+        {
+            if (!(loss < bestLoss))
+            {
+                evaluationsWithoutImprovement++;
+                return false;
+            }
+            bestLoss = loss;
+            bestAccuracy = accuracy;
+            bestBatch = batch;
+            evaluationsWithoutImprovement = 0;
+            using var noGrad = no_grad();
+            if (bestWeights is null)
+            {
+                bestWeights = network.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone().DetachFromDisposeScope());
+            }
+            else
+            {
+                foreach (var (name, tensor) in network.state_dict())
+                    bestWeights[name].copy_(tensor);
+            }
+            return true;
+        }
+
+        private void Restore(Dictionary<string, Tensor> weights)
+        {
+            using var noGrad = no_grad();
+            foreach (var (name, tensor) in network.state_dict())
+                tensor.copy_(weights[name]);
+        }
+
+        private double MaybeReduceRate(optim.Optimizer optimizer, double rate, bool improved)
+        {
+            if (options.LearningRateSchedule != LearningRateSchedule.ReduceOnPlateau)
+                return rate;
+            evaluationsSinceRateChange = improved ? 0 : evaluationsSinceRateChange + 1;
+            if (evaluationsSinceRateChange < options.LearningRatePatience)
+                return rate;
+            evaluationsSinceRateChange = 0;
+            double reduced = rate * options.LearningRateDecayFactor;
+            foreach (var group in optimizer.ParamGroups)
+                group.LearningRate = reduced;
+            host.Info(FormattableString.Invariant($"Learning rate reduced to {reduced:G4} after {options.LearningRatePatience} validation evaluations without a better loss."));
+            return reduced;
+        }
     }
 
-    /// <summary>Mean cross-entropy and accuracy over a whole set, without gradients or dropout.</summary>
-    public static (double Loss, double Accuracy) Evaluate(LstmClassifierNetwork network, TrainingSet data)
+    /// <summary>Mean cross-entropy and accuracy over some rows, without gradients, dropout or class weights.</summary>
+    public static (double Loss, double Accuracy) Evaluate(LstmClassifierNetwork network, TrainingRows data)
     {
         bool wasTraining = network.training;
         network.eval();
@@ -98,14 +234,14 @@ internal static class LstmTrainingLoop
             using var inference = inference_mode();
             double lossSum = 0;
             long correct = 0;
-            var rows = new long[EvaluationBatchSize];
+            var positions = new long[EvaluationBatchSize];
             for (int start = 0; start < data.Count; start += EvaluationBatchSize)
             {
                 using var scope = NewDisposeScope();
                 int length = Math.Min(EvaluationBatchSize, data.Count - start);
                 for (int i = 0; i < length; i++)
-                    rows[i] = start + i;
-                var (sequences, labels) = data.Gather(rows.AsSpan(0, length));
+                    positions[i] = start + i;
+                var (sequences, labels) = data.Gather(positions.AsSpan(0, length));
                 var logits = network.call(sequences);
                 lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
                 correct += logits.argmax(1).eq(labels).sum().item<long>();

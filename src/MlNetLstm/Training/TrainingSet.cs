@@ -33,14 +33,8 @@ internal sealed class TrainingSet : IDisposable
 
     public long LabelOf(int row) => labels[row];
 
-    /// <summary>The rows <paramref name="rows"/> as network input and class indices, in the current dispose scope.</summary>
-    public (SequenceBatch Sequences, Tensor Labels) Gather(ReadOnlySpan<long> rows)
-    {
-        var classes = new long[rows.Length];
-        for (int i = 0; i < rows.Length; i++)
-            classes[i] = labels[rows[i]];
-        return (sequences.Gather(rows), tensor(classes));
-    }
+    /// <summary>All rows, as a subset.</summary>
+    public TrainingRows AllRows() => new(this, Enumerable.Range(0, Count).ToArray());
 
     public static TrainingSet Read(
         IDataView data, DataViewSchema.Column labelColumn, DataViewSchema.Column featureColumn,
@@ -109,6 +103,72 @@ internal sealed class TrainingSet : IDisposable
     }
 
     public void Dispose() => sequences.Dispose();
+}
+
+/// <summary>
+/// Some rows of a <see cref="TrainingSet"/> — all of them, or the training or validation part of a split —
+/// addressed by position 0 … Count-1.
+/// </summary>
+internal sealed record TrainingRows(TrainingSet Set, int[] Rows)
+{
+    public int Count => Rows.Length;
+
+    public long LabelAt(int position) => Set.LabelOf(Rows[position]);
+
+    public int StepsAt(int position) => Set.Sequences.StepsOf(Rows[position]);
+
+    public bool AllSameLength => Rows.Select(row => Set.Sequences.StepsOf(row)).Distinct().Count() <= 1;
+
+    /// <summary>The rows at <paramref name="positions"/> as network input and class indices, in the current dispose scope.</summary>
+    public (SequenceBatch Sequences, Tensor Labels) Gather(ReadOnlySpan<long> positions)
+    {
+        var rows = new long[positions.Length];
+        var classes = new long[positions.Length];
+        for (int i = 0; i < positions.Length; i++)
+        {
+            rows[i] = Rows[positions[i]];
+            classes[i] = Set.LabelOf(Rows[positions[i]]);
+        }
+        return (Set.Sequences.Gather(rows), tensor(classes));
+    }
+
+    /// <summary>Rows per class, over <paramref name="classCount"/> classes.</summary>
+    public long[] ClassCounts(int classCount)
+    {
+        var counts = new long[classCount];
+        foreach (int row in Rows)
+            counts[Set.LabelOf(row)]++;
+        return counts;
+    }
+
+    /// <summary>
+    /// Holds out <paramref name="fraction"/> of each class's rows, chosen by a seeded shuffle: the same
+    /// seed holds out the same rows. Every class with rows keeps at least one training row.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A class would be left without training rows, or nothing would be held out.</exception>
+    public (TrainingRows Train, TrainingRows Validation) SplitStratified(double fraction, int seed, string option)
+    {
+        var random = new Random(seed);
+        var train = new List<int>();
+        var validation = new List<int>();
+        foreach (var group in Rows.GroupBy(row => Set.LabelOf(row)).OrderBy(g => g.Key))
+        {
+            var members = group.ToArray();
+            random.Shuffle(members);
+            int held = (int)Math.Round(members.Length * fraction, MidpointRounding.AwayFromZero);
+            if (held >= members.Length)
+                throw new ArgumentOutOfRangeException(option, fraction,
+                    $"{option} {fraction} would hold out all {members.Length} training row(s) of class {group.Key + 1}, leaving it none to train on.");
+            validation.AddRange(members.Take(held));
+            train.AddRange(members.Skip(held));
+        }
+        if (validation.Count == 0)
+            throw new ArgumentOutOfRangeException(option, fraction,
+                $"{option} {fraction} holds out no rows of the {Count} training rows: use a larger fraction.");
+        train.Sort();
+        validation.Sort();
+        return (this with { Rows = train.ToArray() }, this with { Rows = validation.ToArray() });
+    }
 }
 
 /// <summary>Rows a training or validation set left out, by reason.</summary>
