@@ -23,6 +23,7 @@ public sealed class BenchmarkResults
     public long RssAfterTransformsBytes { get; set; }
     public long RssAfterPredictionsBytes { get; set; }
     public double RssGrowthRatio { get; set; }
+    public SmallFitUnderLoad.SmallFitSeconds? SmallFit { get; set; }
     public List<Baseline> Baselines { get; } = new();
 
     /// <summary>Median over interleaved pairs of the Fit / raw training throughput ratio.</summary>
@@ -53,6 +54,13 @@ public sealed class BenchmarkResults
         ["rss_after_transforms_bytes"] = RssAfterTransformsBytes,
         ["rss_after_predictions_bytes"] = RssAfterPredictionsBytes,
         ["rss_growth_ratio"] = RssGrowthRatio,
+        ["small_fit_default_s"] = SmallFit?.Default,
+        ["small_fit_one_thread_s"] = SmallFit?.OneThread,
+        ["small_fit_all_cores_s"] = SmallFit?.AllCores,
+        ["small_fit_under_load_default_s"] = SmallFit?.LoadedDefault,
+        ["small_fit_under_load_one_thread_s"] = SmallFit?.LoadedOneThread,
+        ["small_fit_under_load_all_cores_s"] = SmallFit?.LoadedAllCores,
+        ["small_fit_under_load_default_vs_one_thread"] = SmallFit?.LoadedDefault / SmallFit?.LoadedOneThread,
         ["baselines"] = Baselines.Select(b => new Dictionary<string, object?>
         {
             ["name"] = b.Name,
@@ -84,6 +92,12 @@ public sealed class BenchmarkResults
         Row("RSS after 20 transforms (MB)", RssAfterTransformsBytes / 1e6, "F1");
         Row("RSS after 200 predictions (MB)", RssAfterPredictionsBytes / 1e6, "F1");
         Row("  rss_growth_ratio", RssGrowthRatio, "F3");
+        if (SmallFit is { } small)
+        {
+            output.WriteLine($"{"small fit 40 x 100 x 6 (s): default / 1 / all",-44} {"",8}");
+            output.WriteLine($"{"  idle",-44} {small.Default,8:F3} {small.OneThread,8:F3} {small.AllCores,8:F3}");
+            output.WriteLine($"{"  one CPU-bound process competing",-44} {small.LoadedDefault,8:F3} {small.LoadedOneThread,8:F3} {small.LoadedAllCores,8:F3}");
+        }
         output.WriteLine();
         output.WriteLine($"{"model",-40} {"train s",9} {"accuracy",9}");
         foreach (var b in Baselines)

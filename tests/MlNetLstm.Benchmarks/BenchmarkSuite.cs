@@ -28,6 +28,7 @@ public sealed class BenchmarkSuite(BenchmarkSettings settings, TextWriter log)
         MeasureInference(mlContext, data, model, results);
         MeasureGemm(results);
         MeasureMemory(mlContext, data, model, results);
+        results.SmallFit = SmallFitUnderLoad.Measure(settings.Quick ? 1 : settings.Repeats, log);
         if (settings.Baselines)
             MeasureBaselines(mlContext, data, results);
         return results;

@@ -17,6 +17,10 @@ public static class Program
     {
         if (args is [RawTrainingProcess.Verb, var samples, var folder])
             return RawTrainingProcess.Run(long.Parse(samples, CultureInfo.InvariantCulture), folder);
+        if (args is [SmallFitUnderLoad.FitVerb, var threads])
+            return SmallFitUnderLoad.Fit(int.Parse(threads, CultureInfo.InvariantCulture));
+        if (args is [SmallFitUnderLoad.BusyVerb])
+            return SmallFitUnderLoad.Busy();
         BenchmarkSettings settings;
         try
         {

@@ -83,22 +83,29 @@ internal sealed class BatchScorer : IDisposable
         int rows = batch.Count;
         var probabilities = batch.ProbabilityBuffer.AsSpan(0, rows * ClassCount);
         var keys = batch.KeyBuffer.AsSpan(0, rows);
-        probabilities.Fill(float.NaN);
-        keys.Clear();
         using (Use())
         {
             using var scope = NewDisposeScope();
             using var inference = inference_mode();
-            var (sequences, usableRows) = batch.ToSequences();
-            if (usableRows.Length == 0)
+            var (sequences, scoredRows) = batch.ToSequences();
+            bool everyRow = scoredRows.Length == rows;
+            if (!everyRow)
+            {
+                probabilities.Fill(float.NaN);
+                keys.Clear();
+            }
+            if (scoredRows.Length == 0)
                 return;
             var scores = nn.functional.softmax(network.call(sequences), 1);
             var predicted = scores.argmax(1).LongSpan();
             var values = scores.FloatSpan();
-            for (int i = 0; i < usableRows.Length; i++)
+            if (everyRow)
+                values.CopyTo(probabilities);
+            for (int i = 0; i < scoredRows.Length; i++)
             {
-                int row = usableRows[i];
-                values.Slice(i * ClassCount, ClassCount).CopyTo(probabilities.Slice(row * ClassCount, ClassCount));
+                int row = scoredRows[i];
+                if (!everyRow)
+                    values.Slice(i * ClassCount, ClassCount).CopyTo(probabilities.Slice(row * ClassCount, ClassCount));
                 keys[row] = (uint)predicted[i] + 1;
             }
         }
