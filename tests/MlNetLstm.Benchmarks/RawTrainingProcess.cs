@@ -13,23 +13,8 @@ public static class RawTrainingProcess
     public const string Verb = "--raw-train-child";
 
     /// <summary>Starts this program in raw mode and returns the samples per second it measured.</summary>
-    public static double SamplesPerSecond(long samples, string dataFolder)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in new[] { typeof(RawTrainingProcess).Assembly.Location, Verb, samples.ToString(CultureInfo.InvariantCulture), dataFolder })
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"The raw training process failed: {error.Result}");
-        return double.Parse(output.Result.Trim(), CultureInfo.InvariantCulture);
-    }
+    public static double SamplesPerSecond(long samples, string dataFolder) =>
+        ChildProcess.Measure(Verb, samples.ToString(CultureInfo.InvariantCulture), dataFolder);
 
     /// <summary>The child's side: load the data into tensors, warm up, train, print samples/s.</summary>
     public static int Run(long samples, string dataFolder)
@@ -40,5 +25,30 @@ public static class RawTrainingProcess
         double seconds = RawLstmClassifier.Train(data.TrainFeatures, data.TrainLabels, samples);
         Console.WriteLine((samples / seconds).ToString("R", CultureInfo.InvariantCulture));
         return 0;
+    }
+}
+
+/// <summary>This benchmark program run again in a process of its own, for measurements libtorch's process-wide settings would skew.</summary>
+public static class ChildProcess
+{
+    public static ProcessStartInfo StartInfo(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(typeof(ChildProcess).Assembly.Location);
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        return start;
+    }
+
+    /// <summary>Runs the child to its end and returns the one number it prints.</summary>
+    public static double Measure(params string[] arguments)
+    {
+        using var process = Process.Start(StartInfo(arguments))!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+            throw new InvalidOperationException($"The benchmark's child process ({arguments[0]}) failed: {error.Result}");
+        return double.Parse(output.Result.Trim(), CultureInfo.InvariantCulture);
     }
 }

@@ -41,27 +41,9 @@ public static class SmallFitUnderLoad
             Statistics.Median(loaded[0]), Statistics.Median(loaded[1]), Statistics.Median(loaded[2]));
     }
 
-    private static Process StartBusy() => Process.Start(Start(BusyVerb))!;
+    private static Process StartBusy() => Process.Start(ChildProcess.StartInfo(BusyVerb))!;
 
-    private static double RunChild(int threads)
-    {
-        using var process = Process.Start(Start(FitVerb, threads.ToString(CultureInfo.InvariantCulture)))!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"The small-fit process failed: {error.Result}");
-        return double.Parse(output.Result.Trim(), CultureInfo.InvariantCulture);
-    }
-
-    private static ProcessStartInfo Start(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(typeof(SmallFitUnderLoad).Assembly.Location);
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        return start;
-    }
+    private static double RunChild(int threads) => ChildProcess.Measure(FitVerb, threads.ToString(CultureInfo.InvariantCulture));
 
     /// <summary>The competitor: one thread spinning until killed.</summary>
     public static int Busy()

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using MlNetLstm.IO;
 
 namespace MlNetLstm.Persistence;
 
@@ -7,7 +8,7 @@ namespace MlNetLstm.Persistence;
 /// that the reader moves forward as the header tells it what comes next. So a damaged or crafted entry
 /// is refused after reading what its header promises, however much more it would inflate to.
 /// </summary>
-internal sealed class EntryStream : Stream
+internal sealed class EntryStream : ForwardReadStream
 {
     private readonly Stream inner;
     private readonly IncrementalHash hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -50,17 +51,7 @@ internal sealed class EntryStream : Stream
         return read;
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => consumed; set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    protected override long BytesRead => consumed;
 
     protected override void Dispose(bool disposing)
     {
@@ -71,7 +62,7 @@ internal sealed class EntryStream : Stream
 }
 
 /// <summary>Writes a model entry while hashing it, so the checksum needs no second copy of the weights.</summary>
-internal sealed class HashingWriteStream(Stream inner) : Stream
+internal sealed class HashingWriteStream(Stream inner) : ForwardWriteStream
 {
     private readonly IncrementalHash hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
@@ -83,17 +74,7 @@ internal sealed class HashingWriteStream(Stream inner) : Stream
         inner.Write(buffer);
     }
 
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-    public override bool CanRead => false;
-    public override bool CanSeek => false;
-    public override bool CanWrite => true;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
     public override void Flush() => inner.Flush();
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

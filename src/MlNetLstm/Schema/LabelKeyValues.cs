@@ -58,7 +58,7 @@ internal sealed class LabelKeyValues
             using var counter = new LengthCounter();
             using (var writer = new BinaryWriter(counter, System.Text.Encoding.UTF8, leaveOpen: true))
                 Write(writer);
-            return counter.Length;
+            return counter.Count;
         }
     }
 
@@ -151,19 +151,9 @@ internal sealed class LabelKeyValues
         public override string ToText(Array values, int index) => toText(((T[])values)[index]);
     }
 
-    private sealed class LengthCounter : Stream
+    private sealed class LengthCounter : IO.ForwardWriteStream
     {
-        private long length;
-        public override void Write(ReadOnlySpan<byte> buffer) => length += buffer.Length;
-        public override void Write(byte[] buffer, int offset, int count) => length += count;
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => length;
-        public override long Position { get => length; set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
+        public long Count { get; private set; }
+        public override void Write(ReadOnlySpan<byte> buffer) => Count += buffer.Length;
     }
 }

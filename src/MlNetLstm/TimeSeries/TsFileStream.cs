@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using MlNetLstm.IO;
 
 namespace MlNetLstm.TimeSeries;
 
@@ -42,7 +43,7 @@ internal static class TsFileStream
     /// size the trailer records (ISIZE, the last four bytes, modulo 2^32). That trailer belongs to the last
     /// gzip member only, so a file of several concatenated members is refused as well.
     /// </summary>
-    private sealed class CheckedGzipStream : Stream
+    private sealed class CheckedGzipStream : ForwardReadStream
     {
         private const int MinimumGzipLength = 18; // 10-byte header, empty deflate data, 8-byte trailer
         private readonly string path;
@@ -62,8 +63,6 @@ internal static class TsFileStream
             recordedLength = BinaryPrimitives.ReadUInt32LittleEndian(trailer);
             gzip = new GZipStream(file, CompressionMode.Decompress);
         }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -86,15 +85,7 @@ internal static class TsFileStream
 
         private InvalidDataException Damaged(string why) => new($"'{path}' is not a readable .ts file: {why}.");
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => decompressedLength; set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        protected override long BytesRead => decompressedLength;
 
         protected override void Dispose(bool disposing)
         {
