@@ -70,7 +70,8 @@ public sealed class LstmClassifierEstimator : IEstimator<LstmClassifierTransform
         TrainingRows? heldOut = null;
         if (options.ValidationFraction is double fraction)
         {
-            (train, heldOut) = train.SplitStratified(fraction, seed, nameof(options.ValidationFraction));
+            (train, heldOut) = train.SplitStratified(fraction, seed, nameof(options.ValidationFraction),
+                labelValues is null ? null : key => $"'{labelValues.TextOf((int)key)}'");
             host.Info($"Held out {heldOut.Count} of {trainingSet.Count} training rows for validation (ValidationFraction {fraction}, stratified by class).");
         }
         if (options.InputNormalization == InputNormalization.PerChannel)

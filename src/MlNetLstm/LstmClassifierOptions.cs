@@ -130,7 +130,10 @@ public sealed class LstmClassifierOptions
     /// <summary>The training budget when neither <see cref="TrainingSamples"/> nor <see cref="Epochs"/> is set: the reference's 100,000.</summary>
     public const long DefaultTrainingSamples = 100_000;
 
-    /// <summary>Report progress every this many batches. Default 10.</summary>
+    /// <summary>
+    /// Report progress every this many batches. Default 10. With validation data, reports come with each
+    /// validation evaluation instead: once per epoch, or every this many batches when an epoch is longer.
+    /// </summary>
     public int DisplayStep { get; set; } = 10;
 
     /// <summary>

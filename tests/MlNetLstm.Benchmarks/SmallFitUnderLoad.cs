@@ -27,11 +27,15 @@ public static class SmallFitUnderLoad
         {
             for (int k = 0; k < threadCounts.Length; k++)
                 idle[k].Add(RunChild(threadCounts[k]));
-            using (var busy = StartBusy())
+            using var busy = StartBusy();
+            try
             {
                 for (int k = 0; k < threadCounts.Length; k++)
                     loaded[k].Add(RunChild(threadCounts[k]));
-                busy.Kill();
+            }
+            finally
+            {
+                busy.Kill(entireProcessTree: true);
             }
             log.WriteLine($"  small fit repeat {r + 1}: idle default/1/{cores} threads {idle[0][^1]:F3}/{idle[1][^1]:F3}/{idle[2][^1]:F3} s; " +
                 $"loaded {loaded[0][^1]:F3}/{loaded[1][^1]:F3}/{loaded[2][^1]:F3} s");

@@ -132,7 +132,7 @@ public class ConcurrencyAndLifetimeTests
             {
                 outcomes[t] = "disposed";
             }
-        })).ToList();
+        }) { IsBackground = true }).ToList(); // should Dispose ever stop them failing, they must not keep the test host alive
         workers.ForEach(w => w.Start());
         Assert.That(predicting.Wait(TimeSpan.FromMinutes(1)), "every thread is predicting");
         model.Dispose();

@@ -96,10 +96,10 @@ public class PackageConsumerTests
     }
 
     [Test]
-    public void TheProjectIsVersion010()
+    public void TheProjectIsVersion020()
     {
         var output = Run(RepositoryRoot, "msbuild", "src/MlNetLstm", "-getProperty:PackageId", "-getProperty:Version");
-        Assert.That(output, Does.Contain($"\"PackageId\": \"{PackageId}\"").And.Contain("\"Version\": \"0.1.0\""));
+        Assert.That(output, Does.Contain($"\"PackageId\": \"{PackageId}\"").And.Contain("\"Version\": \"0.2.0\""));
     }
 
     [Test]

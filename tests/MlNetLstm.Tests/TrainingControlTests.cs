@@ -65,6 +65,27 @@ public class TrainingControlTests : TempFolderTest
     }
 
     [Test]
+    public void StoppedEarlyOnAValidationSetEqualsAPlainRunOfTheKeptEpochs()
+    {
+        // With a separate validation set the training rows are the same with or without validation,
+        // so the kept weights must be exactly those of a run without any validation that ends there.
+        var train = Keyed(Overfittable());
+        var options = EpochOptions(epochs: 200);
+        options.ValidationFraction = null;
+        options.ValidationSet = Keyed(SyntheticSequences.Make(60, 32));
+        options.EarlyStoppingPatience = 5;
+        using var stopped = Context.Transforms.LstmClassifier(options).Fit(train);
+        var summary = stopped.TrainingSummary!;
+        Assert.That(summary.StoppedEarly);
+
+        var plain = EpochOptions(epochs: (int)Math.Floor(summary.KeptEpoch));
+        plain.ValidationFraction = null;
+        using var trainedFor = Context.Transforms.LstmClassifier(plain).Fit(train);
+        Assert.That(trainedFor.TrainingSummary!.Batches, Is.EqualTo(summary.KeptBatch));
+        Assert.That(Scores(trainedFor, train), Is.EqualTo(Scores(stopped, train)));
+    }
+
+    [Test]
     public void WithValidationTheBestWeightsAreKeptEvenWithoutEarlyStopping()
     {
         var data = Keyed(Overfittable());
@@ -187,7 +208,7 @@ public class TrainingControlTests : TempFolderTest
         options.Progress = new SynchronousProgress<LstmTrainingProgress>(reports.Add);
         // Random labels: the validation loss cannot keep improving.
         var random = new Random(3);
-        var rows = SyntheticSequences.Make(120, 4).Select(r => { r.Label = SyntheticSequences.Classes[random.Next(3)]; return r; });
+        var rows = SyntheticSequences.Make(120, 4).Select(r => { r.Label = SyntheticSequences.Classes[random.Next(3)]; return r; }).ToList();
         using var model = Context.Transforms.LstmClassifier(options).Fit(Keyed(rows));
 
         var rates = reports.Select(r => r.LearningRate).ToList();
@@ -202,6 +223,53 @@ public class TrainingControlTests : TempFolderTest
             Assert.That(reports[i - 1].IsBestSoFar || reports[i - 2].IsBestSoFar, Is.False, $"report {i}");
         }
         Assert.That(model.TrainingSummary!.FinalLearningRate, Is.EqualTo(rates[^1]).Within(1e-15));
+
+        // The optimizer really took the lower rate: the same run whose patience never runs out trains like
+        // a constant rate, and differs from this one.
+        var neverReduced = EpochOptions(epochs: 30);
+        neverReduced.LearningRateSchedule = LearningRateSchedule.ReduceOnPlateau;
+        neverReduced.LearningRatePatience = 1_000;
+        var constant = EpochOptions(epochs: 30);
+        var data = Keyed(rows);
+        using var modelNeverReduced = Context.Transforms.LstmClassifier(neverReduced).Fit(data);
+        using var modelConstant = Context.Transforms.LstmClassifier(constant).Fit(data);
+        Assert.That(Scores(modelNeverReduced, data), Is.EqualTo(Scores(modelConstant, data)));
+        Assert.That(Scores(model, data), Is.Not.EqualTo(Scores(modelConstant, data)));
+    }
+
+    [Test]
+    public void NormalisationIsLearnedFromTheTrainingRowsOnlyNotTheHeldOutOnes()
+    {
+        var rows = SyntheticSequences.Make(200, 8);
+        var options = EpochOptions(epochs: 1);
+        options.InputNormalization = InputNormalization.PerChannel;
+        using var model = Context.Transforms.LstmClassifier(options).Fit(Keyed(rows));
+
+        var keyed = Keyed(rows);
+        var decoder = new Sequences.SequenceDecoder(new Sequences.SequenceShape(4, FeatureLayout.StepMajor, SequenceRow.Length, null), "Features");
+        using var set = TrainingSet.Read(keyed, keyed.Schema["Label"], keyed.Schema["Features"], 3, decoder, () => { });
+        var (train, _) = set.AllRows().SplitStratified(0.25, options.Seed!.Value, "ValidationFraction");
+        var trainedOn = Sequences.ChannelStatistics.Measure(set.Sequences, train.Rows);
+        var everyRow = Sequences.ChannelStatistics.Measure(set.Sequences, set.AllRows().Rows);
+        var learned = model.Model.Input.Normalization!;
+        Assert.That(learned.Mean, Is.EqualTo(trainedOn.Mean));
+        Assert.That(learned.Deviation, Is.EqualTo(trainedOn.Deviation));
+        Assert.That(learned.Mean, Is.Not.EqualTo(everyRow.Mean));
+    }
+
+    [Test]
+    public void NumberOfThreadsHoldsWhileFitTrainsAndIsRestoredAfter()
+    {
+        int before = TorchSharp.torch.get_num_threads();
+        var during = new List<int>();
+        var options = SyntheticSequences.QuickOptions();
+        options.TrainingSamples = 320;
+        options.DisplayStep = 2;
+        options.NumberOfThreads = before == 1 ? 2 : 1;
+        options.Progress = new SynchronousProgress<LstmTrainingProgress>(_ => during.Add(TorchSharp.torch.get_num_threads()));
+        using var model = Context.Transforms.LstmClassifier(options).Fit(Keyed(SyntheticSequences.Make(100, 1)));
+        Assert.That(during, Is.Not.Empty.And.All.EqualTo(options.NumberOfThreads));
+        Assert.That(TorchSharp.torch.get_num_threads(), Is.EqualTo(before));
     }
 
     [TestCase(nameof(LstmClassifierOptions.ValidationFraction), 0.0)]

@@ -59,9 +59,10 @@ internal sealed record NetworkShape(int InputSize, int HiddenSize, int NumberOfL
     /// <summary>Limits on a shape read from a file, before anything is allocated for it.</summary>
     public bool IsPlausible =>
         InputSize is > 0 and <= MaxDimension && HiddenSize is > 0 and <= MaxDimension
-        && NumberOfLayers is > 0 and <= 1024 && ClassCount >= 2;
+        && NumberOfLayers is > 0 and <= MaxLayers && ClassCount >= 2;
 
-    private const int MaxDimension = 1 << 20;
+    public const int MaxDimension = 1 << 20;
+    public const int MaxLayers = 1024;
 
     public override string ToString() =>
         $"(input {InputSize}, hidden {HiddenSize}, {NumberOfLayers} layer(s){(Bidirectional ? ", bidirectional" : "")}, {ClassCount} classes)";

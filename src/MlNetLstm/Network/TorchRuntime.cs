@@ -42,29 +42,44 @@ internal static class TorchRuntime
         return step < SmallStepMultiplyAdds ? 1 : DefaultThreads.Value;
     }
 
-    /// <summary>Runs <paramref name="work"/> with libtorch's intra-op thread count set, then restores it (it is process-wide).</summary>
+    /// <summary>
+    /// Runs <paramref name="work"/> with libtorch's intra-op thread count set (it is process-wide), and
+    /// restores the count the process had once the last of any concurrent runs ends. Concurrent fits
+    /// asking for different counts share whichever was set last.
+    /// </summary>
     public static T WithThreads<T>(int threads, Func<T> work)
     {
         EnsureConfigured();
-        int previous = torch.get_num_threads();
-        if (previous != threads)
+        lock (ThreadGate)
+        {
+            if (threadUsers++ == 0)
+                threadsBefore = torch.get_num_threads();
             torch.set_num_threads(threads);
+        }
         try
         {
             return work();
         }
         finally
         {
-            if (previous != threads)
-                torch.set_num_threads(previous);
+            lock (ThreadGate)
+            {
+                if (--threadUsers == 0)
+                    torch.set_num_threads(threadsBefore);
+            }
         }
     }
 
-    // libtorch's choice before anything changed it.
+    private static readonly object ThreadGate = new();
+    private static int threadUsers;
+    private static int threadsBefore;
+
+    // libtorch's choice, read once before this library changes it.
     private static readonly Lazy<int> DefaultThreads = new(() =>
     {
         EnsureConfigured();
-        return torch.get_num_threads();
+        lock (ThreadGate)
+            return threadUsers == 0 ? torch.get_num_threads() : threadsBefore;
     });
 
     private static bool Configure()

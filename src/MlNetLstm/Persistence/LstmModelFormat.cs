@@ -24,8 +24,8 @@ internal static class LstmModelFormat
     // 1: MlNetLstm 0.1.0. Header: 4 column names; feature length, sequence length, hidden size, layers,
     //    bidirectional, classes.
     // 2: MlNetLstm 0.2.0. Header: 4 column names; input size, hidden size, layers, bidirectional,
-    //    classes; feature layout, feature length at Fit (0 = variable), per-channel normalisation;
-    //    training summary.
+    //    classes; feature layout, feature length at Fit (0 = variable), per-channel normalisation,
+    //    whether trailing all-NaN steps are padding; training summary.
     public const int CurrentVersion = 2;
 
     /// <summary>The oldest version of this format whose readers can read what <see cref="Write"/> writes.</summary>
@@ -36,7 +36,9 @@ internal static class LstmModelFormat
 
     private const uint Magic = 0x534C4E4D; // "MNLS"
     private const int HashLength = 32;
-    private const int HeaderLimit = 1 << 20;
+    /// <summary>A megabyte for column names, shape and summary, and the statistics' 8 bytes per channel.</summary>
+    private const long HeaderLimit = (1L << 20) + 8L * NetworkShape.MaxDimension;
+    private const int ColumnNamesLimit = 1 << 19;
     private const int MaxRank = 8;
 
     /// <summary>Label values are text of any length: allow 64 bytes per class on average beyond a megabyte.</summary>
@@ -69,6 +71,7 @@ internal static class LstmModelFormat
                 foreach (float value in statistics.Mean.Concat(statistics.Deviation))
                     writer.Write(value);
             }
+            writer.Write(input.TrailingNaNIsPadding);
             WriteSummary(writer, model.Summary);
             writer.Write(model.LabelValues is not null);
             model.LabelValues?.Write(writer);
@@ -90,6 +93,12 @@ internal static class LstmModelFormat
     /// <summary>The network's tensors in <see cref="NetworkShape.Weights"/> order, once everything is known to be intact.</summary>
     private static List<(WeightTensor Weight, Tensor Tensor)> CheckWritable(LstmModel model)
     {
+        if (!model.Shape.IsPlausible)
+            throw new InvalidOperationException(
+                $"Cannot save the LSTM classifier: its network shape {model.Shape} exceeds what a model file holds (sizes up to {NetworkShape.MaxDimension}, up to {NetworkShape.MaxLayers} layers).");
+        var c = model.Columns;
+        if (new[] { c.Label, c.Features, c.Score, c.PredictedLabel }.Sum(Encoding.UTF8.GetByteCount) > ColumnNamesLimit)
+            throw new InvalidOperationException($"Cannot save the LSTM classifier: its column names take more than {ColumnNamesLimit} bytes.");
         if (model.LabelValues is LabelKeyValues labels && labels.Count != model.Shape.ClassCount)
             throw new InvalidOperationException(
                 $"Cannot save the LSTM classifier: it has {labels.Count} label values for {model.Shape.ClassCount} classes.");
@@ -102,7 +111,7 @@ internal static class LstmModelFormat
         {
             if (!present.TryGetValue(weight.Name, out var tensor) || tensor.IsInvalid || !tensor.shape.SequenceEqual(weight.Dimensions))
                 throw new InvalidOperationException(
-                    $"Cannot save the LSTM classifier: its weight tensor {weight} is missing or was freed. A model must not be created inside a TorchSharp dispose scope that has since ended.");
+                    $"Cannot save the LSTM classifier: its weight tensor {weight} is missing or was freed (was the transformer disposed, or a weight disposed by hand?).");
             tensors.Add((weight, tensor));
         }
         return tensors;
@@ -202,7 +211,7 @@ internal static class LstmModelFormat
             if (featureLength <= 0 || sequenceLength <= 0 || featureLength % sequenceLength != 0)
                 throw Corrupt($"its feature length {featureLength} is not a positive multiple of its sequence length {sequenceLength}");
             shape = new NetworkShape(featureLength / sequenceLength, reader.ReadInt32(), reader.ReadInt32(), reader.ReadBoolean(), reader.ReadInt32());
-            input = new SequenceShape(shape.InputSize, FeatureLayout.StepMajor, featureLength, Normalization: null);
+            input = new SequenceShape(shape.InputSize, FeatureLayout.StepMajor, featureLength, Normalization: null, TrailingNaNIsPadding: false);
         }
         else
         {
@@ -222,7 +231,7 @@ internal static class LstmModelFormat
                     throw Corrupt("its normalisation statistics are not finite positive deviations");
                 normalization = new ChannelStatistics(mean, deviation);
             }
-            input = new SequenceShape(shape.InputSize, layout, featureLength == 0 ? null : featureLength, normalization);
+            input = new SequenceShape(shape.InputSize, layout, featureLength == 0 ? null : featureLength, normalization, reader.ReadBoolean());
             summary = ReadSummary(reader);
         }
         if (!shape.IsPlausible)
@@ -318,5 +327,5 @@ internal static class LstmModelFormat
     }
 
     internal static InvalidDataException Corrupt(string why) =>
-        new($"The LSTM classifier's weights in the model file are damaged: {why}. The file cannot be loaded.");
+        new($"The LSTM classifier's entry in the model file is damaged: {why}. The file cannot be loaded.");
 }

@@ -83,6 +83,9 @@ internal sealed class LabelKeyValues
         return new LabelKeyValues(codec, codec.ReadValues(reader, count));
     }
 
+    /// <summary>The value of class <paramref name="index"/> (0-based) as text.</summary>
+    public string TextOf(int index) => codec.ToText(Values, index);
+
     /// <summary>Whether <paramref name="other"/> maps the keys to the same values.</summary>
     public bool SameValuesAs(LabelKeyValues other) =>
         Count == other.Count && ItemType.Equals(other.ItemType)

@@ -77,39 +77,35 @@ internal sealed class BatchScorer : IDisposable
         return new ScoringBatch(this, capacity);
     }
 
-    /// <summary>Scores the rows added to <paramref name="batch"/>.</summary>
+    /// <summary>
+    /// Scores the rows added to <paramref name="batch"/>: rows of one length per forward pass, so padding
+    /// costs nothing and a row's scores do not depend on the rows read with it.
+    /// </summary>
     internal void Score(ScoringBatch batch)
     {
         int rows = batch.Count;
         var probabilities = batch.ProbabilityBuffer.AsSpan(0, rows * ClassCount);
         var keys = batch.KeyBuffer.AsSpan(0, rows);
+        probabilities.Fill(float.NaN);
+        keys.Clear();
         using (Use())
         {
-            using var scope = NewDisposeScope();
             using var inference = inference_mode();
-            var (sequences, scoredRows) = batch.ToSequences();
-            bool everyRow = scoredRows.Length == rows;
-            if (!everyRow)
+            foreach (var (group, members) in batch.Groups())
             {
-                probabilities.Fill(float.NaN);
-                keys.Clear();
-            }
-            if (scoredRows.Length == 0)
-                return;
-            var scores = nn.functional.softmax(network.call(sequences), 1);
-            var predicted = scores.argmax(1).LongSpan();
-            var values = scores.FloatSpan();
-            if (everyRow)
-                values.CopyTo(probabilities);
-            for (int i = 0; i < scoredRows.Length; i++)
-            {
-                int row = scoredRows[i];
-                if (!everyRow)
+                using var scope = NewDisposeScope();
+                var scores = nn.functional.softmax(network.call(group()), 1);
+                var predicted = scores.argmax(1).LongSpan();
+                var values = scores.FloatSpan();
+                for (int i = 0; i < members.Length; i++)
+                {
+                    int row = members[i];
                     values.Slice(i * ClassCount, ClassCount).CopyTo(probabilities.Slice(row * ClassCount, ClassCount));
-                keys[row] = (uint)predicted[i] + 1;
+                    keys[row] = (uint)predicted[i] + 1;
+                }
             }
         }
-        // Rows scored only to keep the batch contiguous but holding a NaN or infinity inside.
+        // Rows scored only to keep a batch contiguous but holding a NaN or infinity inside.
         for (int row = 0; row < rows; row++)
         {
             if (batch.ProblemOf(row) != RowProblem.None)
@@ -216,7 +212,7 @@ internal sealed class ScoringBatch : IDisposable
         // A span over tensor memory is limited to 2 GiB.
         const long maxValues = int.MaxValue / sizeof(float);
         if (needed > maxValues)
-            throw new InvalidOperationException($"A feature row of more than {maxValues} values cannot be scored.");
+            throw new InvalidOperationException($"A row of feature column '{scorer.FeatureColumn}' with more than {maxValues} values cannot be scored.");
         var grown = empty(Math.Min(Math.Max(needed, staging.shape[0] * 2), maxValues)).DetachFromDisposeScope();
         staging.FloatSpan()[..(int)valuesUsed].CopyTo(grown.FloatSpan());
         staging.Dispose();
@@ -226,11 +222,11 @@ internal sealed class ScoringBatch : IDisposable
     public RowProblem ProblemOf(int row) => problems[row];
 
     /// <summary>
-    /// The batch as network input, as tensors of the current dispose scope, and which rows it holds.
-    /// Rows of one length are the staging tensor itself (rows holding a NaN are scored and overwritten
-    /// rather than copied around); otherwise the usable rows are padded into a batch of packed lengths.
+    /// The batch as network input, a batch of one length at a time (built in the caller's dispose scope
+    /// when invoked), with the rows each holds. Rows that all have one length are the staging tensor itself
+    /// (rows holding a NaN included: they are scored and overwritten rather than copied around).
     /// </summary>
-    internal (SequenceBatch Sequences, int[] Rows) ToSequences()
+    internal IEnumerable<(Func<SequenceBatch> Build, int[] Rows)> Groups()
     {
         int length = steps[0];
         bool uniform = length > 0;
@@ -238,25 +234,13 @@ internal sealed class ScoringBatch : IDisposable
             uniform = steps[row] == length;
         if (uniform)
         {
-            var values = staging.narrow(0, 0, (long)Count * length * inputSize).view(Count, length, inputSize);
-            return (new SequenceBatch(values, null), Enumerable.Range(0, Count).ToArray());
+            yield return (() => new SequenceBatch(staging.narrow(0, 0, (long)Count * length * inputSize).view(Count, length, inputSize), null),
+                Enumerable.Range(0, Count).ToArray());
+            yield break;
         }
-
-        var usable = Enumerable.Range(0, Count).Where(row => problems[row] == RowProblem.None).ToArray();
-        if (usable.Length == 0)
-            return (null!, usable);
-        int maxSteps = usable.Max(row => steps[row]);
-        var padded = zeros(usable.Length, maxSteps, inputSize);
-        var destination = padded.FloatSpan();
-        var source = staging.FloatSpan();
-        var lengths = new long[usable.Length];
-        for (int i = 0; i < usable.Length; i++)
-        {
-            int row = usable[i];
-            source.Slice(offsets[row], steps[row] * inputSize).CopyTo(destination.Slice(i * maxSteps * inputSize));
-            lengths[i] = steps[row];
-        }
-        return (new SequenceBatch(padded, lengths.All(l => l == maxSteps) ? null : lengths), usable);
+        var usable = Enumerable.Range(0, Count).Where(row => problems[row] == RowProblem.None);
+        foreach (var group in SequenceBatch.EqualLengthGroups(usable, row => steps[row], inputSize, Capacity, BatchScorer.ReadAheadBytes / sizeof(float)))
+            yield return (() => SequenceBatch.Build(inputSize, group.Length, i => staging.FloatSpan().Slice(offsets[group[i]], steps[group[i]] * inputSize)), group);
     }
 
     public void Score() => scorer.Score(this);

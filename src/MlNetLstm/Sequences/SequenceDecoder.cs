@@ -68,7 +68,7 @@ internal sealed class SequenceDecoder
         }
 
         steps = length / inputSize;
-        while (steps > 0 && AllNaN(values.Slice((steps - 1) * inputSize, inputSize)))
+        while (shape.TrailingNaNIsPadding && steps > 0 && AllNaN(values.Slice((steps - 1) * inputSize, inputSize)))
             steps--;
         if (steps == 0)
             return RowProblem.Empty;

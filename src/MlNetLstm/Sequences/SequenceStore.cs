@@ -15,11 +15,20 @@ internal sealed unsafe class SequenceStore : IDisposable
 
     private readonly List<(IntPtr Start, int Capacity)> chunks = [];
     private int usedInLastChunk;
-    private int[] chunkOf = new int[256];
-    private int[] offsetOf = new int[256];
-    private int[] stepsOf = new int[256];
+    private int[] chunkOf;
+    private int[] offsetOf;
+    private int[] stepsOf;
 
-    public SequenceStore(int inputSize) => InputSize = inputSize;
+    /// <param name="inputSize">Values per step.</param>
+    /// <param name="expectedRows">Rows the source says it has, when it says: the per-row records are sized once.</param>
+    public SequenceStore(int inputSize, long? expectedRows = null)
+    {
+        InputSize = inputSize;
+        int capacity = (int)Math.Clamp(expectedRows ?? 256, 1, Array.MaxLength);
+        chunkOf = new int[capacity];
+        offsetOf = new int[capacity];
+        stepsOf = new int[capacity];
+    }
 
     public int InputSize { get; }
     public int Count { get; private set; }
@@ -66,32 +75,8 @@ internal sealed unsafe class SequenceStore : IDisposable
     public Span<float> ValuesOf(int row) =>
         new((float*)chunks[chunkOf[row]].Start + offsetOf[row], stepsOf[row] * InputSize);
 
-    /// <summary>
-    /// The rows <paramref name="rows"/> as one batch, in that order, as tensors of the current dispose scope.
-    /// </summary>
-    public SequenceBatch Gather(ReadOnlySpan<long> rows)
-    {
-        int maxSteps = 0;
-        bool uniform = true;
-        foreach (long row in rows)
-        {
-            int steps = stepsOf[row];
-            uniform &= maxSteps == 0 || steps == maxSteps;
-            maxSteps = Math.Max(maxSteps, steps);
-        }
-        var values = (uniform ? empty(rows.Length, maxSteps, InputSize) : zeros(rows.Length, maxSteps, InputSize));
-        var destination = values.FloatSpan();
-        int rowValues = maxSteps * InputSize;
-        long[]? lengths = uniform ? null : new long[rows.Length];
-        for (int i = 0; i < rows.Length; i++)
-        {
-            int row = (int)rows[i];
-            ValuesOf(row).CopyTo(destination.Slice(i * rowValues, rowValues));
-            if (lengths is not null)
-                lengths[i] = stepsOf[row];
-        }
-        return new SequenceBatch(values, lengths);
-    }
+    /// <summary>The rows <paramref name="rows"/> as one batch, in that order, as tensors of the current dispose scope.</summary>
+    public SequenceBatch Gather(long[] rows) => SequenceBatch.Build(InputSize, rows.Length, i => ValuesOf((int)rows[i]));
 
     public void Dispose()
     {

@@ -123,7 +123,7 @@ internal static class LstmTrainingLoop
 
             long kept = bestWeights is null ? batch : bestBatch;
             var summary = new LstmTrainingSummary(train.Count, skippedRows, validation?.Count ?? 0, batch, Epochs(batch),
-                kept, Epochs(kept), validation is null ? null : bestLoss, bestAccuracy, stoppedEarly, learningRate);
+                kept, Epochs(kept), bestWeights is null ? null : bestLoss, bestAccuracy, stoppedEarly, learningRate);
             host.Info(FormattableString.Invariant($"Optimization finished in {clock.Elapsed.TotalSeconds:F1} s: {summary}."));
             return summary;
         }
@@ -189,6 +189,7 @@ internal static class LstmTrainingLoop
             bestBatch = batch;
             evaluationsWithoutImprovement = 0;
             using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
             if (bestWeights is null)
             {
                 bestWeights = network.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone().DetachFromDisposeScope());
@@ -224,7 +225,10 @@ internal static class LstmTrainingLoop
         }
     }
 
-    /// <summary>Mean cross-entropy and accuracy over some rows, without gradients, dropout or class weights.</summary>
+    /// <summary>
+    /// Mean cross-entropy and accuracy over some rows, without gradients, dropout or class weights; read
+    /// as scoring reads them, rows of one length per forward pass.
+    /// </summary>
     public static (double Loss, double Accuracy) Evaluate(LstmClassifierNetwork network, TrainingRows data)
     {
         bool wasTraining = network.training;
@@ -234,14 +238,12 @@ internal static class LstmTrainingLoop
             using var inference = inference_mode();
             double lossSum = 0;
             long correct = 0;
-            var positions = new long[EvaluationBatchSize];
-            for (int start = 0; start < data.Count; start += EvaluationBatchSize)
+            var groups = Sequences.SequenceBatch.EqualLengthGroups(Enumerable.Range(0, data.Count), data.StepsAt,
+                network.Shape.InputSize, EvaluationBatchSize, Scoring.BatchScorer.ReadAheadBytes / sizeof(float));
+            foreach (var group in groups)
             {
                 using var scope = NewDisposeScope();
-                int length = Math.Min(EvaluationBatchSize, data.Count - start);
-                for (int i = 0; i < length; i++)
-                    positions[i] = start + i;
-                var (sequences, labels) = data.Gather(positions.AsSpan(0, length));
+                var (sequences, labels) = data.Gather(group.Select(position => (long)position).ToArray());
                 var logits = network.call(sequences);
                 lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
                 correct += logits.argmax(1).eq(labels).sum().item<long>();

@@ -61,7 +61,8 @@ internal sealed class SampleOrder
             int batches = (rows.Length + batchSize - 1) / batchSize;
             for (int b = 0; b < batches; b++)
                 batchOrder[b] = b;
-            random.Shuffle(batchOrder.AsSpan(0, batches));
+            // A partial batch stays last, so every full batch keeps its place in the batch grid.
+            random.Shuffle(batchOrder.AsSpan(0, rows.Length / batchSize));
             int at = 0;
             foreach (int b in batchOrder.AsSpan(0, batches))
             {

@@ -12,9 +12,9 @@ namespace MlNetLstm.Training;
 internal sealed class TrainingSet : IDisposable
 {
     private readonly SequenceStore sequences;
-    private readonly long[] labels;
+    private readonly int[] labels;
 
-    private TrainingSet(SequenceStore sequences, long[] labels, UnusableRows skipped)
+    private TrainingSet(SequenceStore sequences, int[] labels, UnusableRows skipped)
     {
         this.sequences = sequences;
         this.labels = labels;
@@ -40,8 +40,9 @@ internal sealed class TrainingSet : IDisposable
         IDataView data, DataViewSchema.Column labelColumn, DataViewSchema.Column featureColumn,
         int classCount, SequenceDecoder decoder, Action checkAlive)
     {
-        var sequences = new SequenceStore(decoder.InputSize);
-        var labels = new long[(int)Math.Clamp(data.GetRowCount() ?? 1024, 1, Array.MaxLength)];
+        long? rowCount = data.GetRowCount();
+        var sequences = new SequenceStore(decoder.InputSize, rowCount);
+        var labels = new int[(int)Math.Clamp(rowCount ?? 256, 1, Array.MaxLength)];
         long missingLabel = 0, nonFinite = 0, empty = 0;
         try
         {
@@ -69,7 +70,7 @@ internal sealed class TrainingSet : IDisposable
                 int index = sequences.Commit(steps);
                 if (index == labels.Length)
                     Array.Resize(ref labels, (int)Math.Min((long)index * 2, Array.MaxLength));
-                labels[index] = (long)key - 1;
+                labels[index] = (int)(key - 1);
             }
         }
         catch
@@ -120,7 +121,7 @@ internal sealed record TrainingRows(TrainingSet Set, int[] Rows)
     public bool AllSameLength => Rows.Select(row => Set.Sequences.StepsOf(row)).Distinct().Count() <= 1;
 
     /// <summary>The rows at <paramref name="positions"/> as network input and class indices, in the current dispose scope.</summary>
-    public (SequenceBatch Sequences, Tensor Labels) Gather(ReadOnlySpan<long> positions)
+    public (SequenceBatch Sequences, Tensor Labels) Gather(long[] positions)
     {
         var rows = new long[positions.Length];
         var classes = new long[positions.Length];
@@ -146,7 +147,7 @@ internal sealed record TrainingRows(TrainingSet Set, int[] Rows)
     /// seed holds out the same rows. Every class with rows keeps at least one training row.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A class would be left without training rows, or nothing would be held out.</exception>
-    public (TrainingRows Train, TrainingRows Validation) SplitStratified(double fraction, int seed, string option)
+    public (TrainingRows Train, TrainingRows Validation) SplitStratified(double fraction, int seed, string option, Func<long, string>? className = null)
     {
         var random = new Random(seed);
         var train = new List<int>();
@@ -158,7 +159,7 @@ internal sealed record TrainingRows(TrainingSet Set, int[] Rows)
             int held = (int)Math.Round(members.Length * fraction, MidpointRounding.AwayFromZero);
             if (held >= members.Length)
                 throw new ArgumentOutOfRangeException(option, fraction,
-                    $"{option} {fraction} would hold out all {members.Length} training row(s) of class {group.Key + 1}, leaving it none to train on.");
+                    $"{option} {fraction} would hold out all {members.Length} training row(s) of class {className?.Invoke(group.Key) ?? $"key {group.Key + 1}"}, leaving it none to train on.");
             validation.AddRange(members.Take(held));
             train.AddRange(members.Skip(held));
         }
