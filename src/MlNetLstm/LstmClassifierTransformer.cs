@@ -27,7 +27,7 @@ public sealed class LstmClassifierTransformer : ITransformer, IDisposable
     internal LstmClassifierTransformer(LstmModel model)
     {
         this.model = model;
-        scorer = new BatchScorer(model.Network, model.Input, model.Columns.Features, this);
+        scorer = new BatchScorer(model, this);
     }
 
     /// <summary>The model behind this transformer (tests and the exporter read it).</summary>
@@ -99,7 +99,7 @@ public sealed class LstmClassifierTransformer : ITransformer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(input);
         var schema = GetOutputSchema(input.Schema);
-        return new ScoredDataView(input, schema, ColumnsOf(input.Schema, schema), scorer);
+        return OnnxExport.ScoredView(input, schema, ColumnsOf(input.Schema, schema), scorer);
     }
 
     /// <summary>Row-at-a-time scoring, used by <c>PredictionEngine</c>.</summary>
@@ -116,7 +116,7 @@ public sealed class LstmClassifierTransformer : ITransformer, IDisposable
 
     void ICanSaveModel.Save(ModelSaveContext ctx) =>
         // Held against Dispose for the whole write: the weights cannot be freed under it.
-        scorer.Save(_ => ModelZip.Save(ctx, stream => LstmModelFormat.Write(stream, model)));
+        scorer.WithNetwork(_ => ModelZip.Save(ctx, stream => LstmModelFormat.Write(stream, model)));
 
     /// <summary>
     /// Frees the network's native memory, after any forward pass in flight on another thread. Safe to

@@ -64,6 +64,54 @@ internal static class InternalApiCheck
             "Microsoft.ML.SchemaShape"),
     ];
 
+    private const string Onnx = "Microsoft.ML.Model.OnnxConverter";
+
+    /// <summary>
+    /// The interfaces ML.NET's ONNX converter looks for on a transformed view (OnnxExport.cs implements
+    /// them). Without them a scored view is plain, and export is ML.NET's to refuse.
+    /// </summary>
+    internal static IReadOnlyList<InternalMember> OnnxInterfaces { get; } =
+    [
+        InternalMember.Implements(Data, Onnx + ".ITransformCanSaveOnnx", Onnx + ".ISaveAsOnnx"),
+        InternalMember.Implements(Data, Onnx + ".ITransformCanSaveOnnx", "Microsoft.ML.Data.IDataTransform"),
+        InternalMember.Method(Data, Onnx + ".ICanSaveOnnx", "CanSaveOnnx", "System.Boolean", Onnx + ".OnnxContext"),
+        InternalMember.Method(Data, Onnx + ".ISaveAsOnnx", "SaveAsOnnx", "System.Void", Onnx + ".OnnxContext"),
+        InternalMember.Method(Data, "Microsoft.ML.Data.IDataTransform", "get_Source", "Microsoft.ML.IDataView"),
+        InternalMember.Method(Core, "Microsoft.ML.ICanSaveModel", "Save", "System.Void", "Microsoft.ML.ModelSaveContext"),
+    ];
+
+    /// <summary>
+    /// Every ML.NET internal member ONNX export uses (OnnxExport.cs). Checked only when exporting: scoring
+    /// never depends on them.
+    /// </summary>
+    internal static IReadOnlyList<InternalMember> OnnxMembers { get; } =
+    [
+        .. OnnxInterfaces,
+        InternalMember.Method(Data, Onnx + ".OnnxContext", "GetVariableName", "System.String", "System.String"),
+        InternalMember.Method(Data, Onnx + ".OnnxContext", "AddIntermediateVariable", "System.String",
+            "Microsoft.ML.Data.DataViewType", "System.String", "System.Boolean"),
+        InternalMember.Method(Data, Onnx + ".OnnxContext", "AddInitializer", "System.String",
+            "System.Collections.Generic.IEnumerable<System.Single>", "System.Collections.Generic.IEnumerable<System.Int64>", "System.String", "System.Boolean"),
+        InternalMember.Method(Data, Onnx + ".OnnxContext", "AddInitializer", "System.String",
+            "System.Collections.Generic.IEnumerable<System.Int64>", "System.Collections.Generic.IEnumerable<System.Int64>", "System.String", "System.Boolean"),
+        InternalMember.Method(Data, Onnx + ".OnnxContext", "AddInitializer", "System.String", "System.Single", "System.String", "System.Boolean"),
+        InternalMember.Method(Data, Onnx + ".OnnxContext", "AddInitializer", "System.String", "System.Int64", "System.String", "System.Boolean"),
+        InternalMember.Method(Data, Onnx + ".OnnxContext", "CreateNode", Onnx + ".OnnxNode",
+            "System.String", "System.Collections.Generic.IEnumerable<System.String>", "System.Collections.Generic.IEnumerable<System.String>", "System.String", "System.String"),
+        InternalMember.Method(Data, Onnx + ".OnnxContext", "GetNodeName", "System.String", "System.String"),
+        InternalMember.Method(Data, Onnx + ".OnnxContext", "CheckOpSetVersion", "System.Void", "System.Int32", "System.String"),
+        InternalMember.Method(Data, Onnx + ".OnnxNode", "AddAttribute", "System.Void", "System.String", "System.Int64"),
+        InternalMember.Method(Data, Onnx + ".OnnxNode", "AddAttribute", "System.Void", "System.String", "System.Double"),
+        InternalMember.Method(Data, Onnx + ".OnnxNode", "AddAttribute", "System.Void", "System.String", "System.String"),
+        InternalMember.Method(Data, Onnx + ".OnnxNode", "AddAttribute", "System.Void", "System.String", "System.Collections.Generic.IEnumerable<System.Int64>"),
+        InternalMember.Method(Data, Onnx + ".OnnxNode", "AddAttribute", "System.Void", "System.String", "System.Type"),
+    ];
+
+    private static readonly Lazy<bool> OnnxInterfacesFound = new(() => FindProblem(OnnxInterfaces) is null);
+
+    /// <summary>Whether the interfaces ML.NET's ONNX converter looks for exist in the Microsoft.ML loaded here.</summary>
+    public static bool OnnxInterfacesExist => OnnxInterfacesFound.Value;
+
     /// <summary>The private field of ML.NET's zip reader that maps entry paths to zip entries (read by reflection).</summary>
     internal const string RepositoryEntriesField = "_entries";
 
@@ -85,7 +133,9 @@ internal static class InternalApiCheck
     }
 
     /// <summary>Null when every member exists with its expected signature; otherwise what is wrong and what to do.</summary>
-    internal static string? FindProblem(IReadOnlyList<InternalMember> members)
+    /// <param name="members">The members to look for.</param>
+    /// <param name="feature">What needs them, named in the message.</param>
+    internal static string? FindProblem(IReadOnlyList<InternalMember> members, string feature = "model save/load and training")
     {
         var missing = new List<string>();
         foreach (var member in members)
@@ -98,7 +148,7 @@ internal static class InternalApiCheck
 
         var text = new StringBuilder()
             .Append($"MlNetLstm {VersionOf(typeof(InternalApiCheck).Assembly)} does not support Microsoft.ML {FoundMicrosoftMLVersion()}: ")
-            .Append("ML.NET internal API that MlNetLstm's model save/load and training use is missing or has changed:")
+            .Append($"ML.NET internal API that MlNetLstm's {feature} uses is missing or has changed:")
             .AppendLine();
         foreach (var line in missing)
             text.AppendLine(line);

@@ -1,5 +1,6 @@
 using Microsoft.ML.Data;
 using MlNetLstm.Network;
+using MlNetLstm.Persistence;
 using MlNetLstm.Sequences;
 using static TorchSharp.torch;
 
@@ -26,21 +27,19 @@ internal sealed class BatchScorer : IDisposable
     private readonly object owner;
     private bool disposed;
 
-    /// <param name="network">The network to score with; this scorer disposes it.</param>
-    /// <param name="input">How rows become sequences.</param>
-    /// <param name="featureColumn">The feature column's name, for messages about bad rows.</param>
+    /// <param name="model">The model to score with; this scorer disposes its network.</param>
     /// <param name="owner">Named in <see cref="ObjectDisposedException"/>s.</param>
-    public BatchScorer(LstmClassifierNetwork network, SequenceShape input, string featureColumn, object owner)
+    public BatchScorer(LstmModel model, object owner)
     {
-        this.network = network;
+        Model = model;
+        network = model.Network;
         this.owner = owner;
-        Input = input;
-        FeatureColumn = featureColumn;
-        ClassCount = network.Shape.ClassCount;
+        ClassCount = model.Shape.ClassCount;
     }
 
-    public SequenceShape Input { get; }
-    public string FeatureColumn { get; }
+    public LstmModel Model { get; }
+    public SequenceShape Input => Model.Input;
+    public string FeatureColumn => Model.Columns.Features;
     public int ClassCount { get; }
 
     public bool IsDisposed => Volatile.Read(ref disposed);
@@ -116,11 +115,11 @@ internal sealed class BatchScorer : IDisposable
         }
     }
 
-    /// <summary>Writes the model with the network held against disposal.</summary>
-    public void Save(Action<LstmClassifierNetwork> write)
+    /// <summary>Reads the network (to save or export it) while holding it against disposal.</summary>
+    public void WithNetwork(Action<LstmClassifierNetwork> read)
     {
         using (Use())
-            write(network);
+            read(network);
     }
 
     /// <summary>Frees the network once no lease is held. Safe to call more than once.</summary>

@@ -6,7 +6,7 @@ namespace MlNetLstm.Scoring;
 /// The lazy result of <see cref="LstmClassifierTransformer.Transform"/>: the input's columns plus Score
 /// and PredictedLabel, computed by cursors that score a batch of rows per forward pass.
 /// </summary>
-internal sealed class ScoredDataView : IDataView
+internal class ScoredDataView : IDataView
 {
     private readonly IDataView source;
 
@@ -17,6 +17,9 @@ internal sealed class ScoredDataView : IDataView
         Columns = columns;
         Scorer = scorer;
     }
+
+    /// <summary>The view being scored.</summary>
+    public IDataView Source => source;
 
     public DataViewSchema Schema { get; }
     public ScoringColumns Columns { get; }
