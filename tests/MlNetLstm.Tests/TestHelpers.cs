@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.IO.Compression;
+using System.Text;
 
 namespace MlNetLstm.Tests;
 
@@ -62,4 +63,66 @@ public static class ZipEntries
 public sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
 {
     public void Report(T value) => report(value);
+}
+
+/// <summary>The dotnet command line as a user types it, for tests that build apps of their own.</summary>
+public static class DotnetCli
+{
+    private static readonly TimeSpan StepTimeout = TimeSpan.FromMinutes(3);
+
+    public static string RepositoryRoot { get; } = FindRepositoryRoot();
+
+    private static string FindRepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "MlNetLstm.sln")))
+                return dir.FullName;
+        }
+        throw new InvalidOperationException($"MlNetLstm.sln not found above {AppContext.BaseDirectory}");
+    }
+
+    /// <summary>Runs dotnet with <paramref name="arguments"/>; fails the test with its whole output unless it exits 0.</summary>
+    public static string Run(string directory, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        // Not the test host's MSBuild/VSTest settings: the child is a plain dotnet command, as a user types it.
+        foreach (var key in start.Environment.Keys.ToList())
+        {
+            if (key.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase) || key.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase))
+                start.Environment.Remove(key);
+        }
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        start.Environment["MSBUILDDISABLENODEREUSE"] = "1"; // leave no MSBuild node processes behind
+
+        var output = new StringBuilder();
+        var watch = Stopwatch.StartNew();
+        using var process = new Process { StartInfo = start };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine("stderr: " + e.Data); };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        bool exited = process.WaitForExit(StepTimeout);
+        if (!exited)
+            process.Kill(entireProcessTree: true);
+        process.WaitForExit(); // drains the output
+        var command = $"dotnet {string.Join(' ', arguments)} (in {directory})";
+        TestContext.Progress.WriteLine($"{command}: {watch.Elapsed.TotalSeconds:F1} s");
+        string text;
+        lock (output) text = output.ToString();
+        if (!exited)
+            Assert.Fail($"{command} did not finish within {StepTimeout}. Output:\n{text}");
+        if (process.ExitCode != 0)
+            Assert.Fail($"{command} exited with {process.ExitCode}. Output:\n{text}");
+        return text;
+    }
 }
