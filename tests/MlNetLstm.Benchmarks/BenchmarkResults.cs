@@ -24,6 +24,7 @@ public sealed class BenchmarkResults
     public long RssAfterPredictionsBytes { get; set; }
     public double RssGrowthRatio { get; set; }
     public SmallFitUnderLoad.SmallFitSeconds? SmallFit { get; set; }
+    public OnnxRuntimeScoring.Figures? Onnx { get; set; }
     public List<Baseline> Baselines { get; } = new();
 
     /// <summary>Median over interleaved pairs of the Fit / raw training throughput ratio.</summary>
@@ -46,6 +47,9 @@ public sealed class BenchmarkResults
         ["prediction_engine_samples_per_s"] = PredictionEngineSamplesPerSecond,
         ["prediction_engine_p50_ms"] = PredictionEngineP50Ms,
         ["prediction_engine_p99_ms"] = PredictionEngineP99Ms,
+        ["onnx_infer_samples_per_s"] = Onnx?.SamplesPerSecond,
+        ["onnx_single_row_p50_ms"] = Onnx?.SingleRowP50Ms,
+        ["onnx_single_row_p99_ms"] = Onnx?.SingleRowP99Ms,
         ["gemm_gflops"] = GemmGflops,
         ["train_gflops"] = TrainGflops,
         ["raw_train_gflops"] = RawTrainGflops,
@@ -84,6 +88,12 @@ public sealed class BenchmarkResults
         Row("inference, PredictionEngine (samples/s)", PredictionEngineSamplesPerSecond);
         Row("  single-row latency p50 (ms)", PredictionEngineP50Ms, "F3");
         Row("  single-row latency p99 (ms)", PredictionEngineP99Ms, "F3");
+        if (Onnx is { } onnx)
+        {
+            Row("inference, ONNX Runtime batched (samples/s)", onnx.SamplesPerSecond);
+            Row("  ONNX Runtime single-row p50 (ms)", onnx.SingleRowP50Ms, "F3");
+            Row("  ONNX Runtime single-row p99 (ms)", onnx.SingleRowP99Ms, "F3");
+        }
         Row("float32 GEMM 1024^3 (GFLOP/s)", GemmGflops, "F1");
         Row("training, Fit (GFLOP/s)", TrainGflops, "F1");
         Row("training, raw (GFLOP/s)", RawTrainGflops, "F1");

@@ -26,6 +26,9 @@ public sealed class BenchmarkSuite(BenchmarkSettings settings, TextWriter log)
         MeasureTraining(mlContext, data, results);
         using var model = Fit(mlContext, data.Train, settings.Quick ? 1_280 : 12_800);
         MeasureInference(mlContext, data, model, results);
+        results.Onnx = OnnxRuntimeScoring.Measure(mlContext, model, data.TestRows, settings.DataFolder,
+            passes: settings.Quick ? 1 : 5, singleRows: settings.Quick ? 100 : 1_000);
+        log.WriteLine($"  ONNX Runtime: {results.Onnx.SamplesPerSecond:F0} rows/s batched, single row p50 {results.Onnx.SingleRowP50Ms:F3} ms");
         MeasureGemm(results);
         MeasureMemory(mlContext, data, model, results);
         results.SmallFit = SmallFitUnderLoad.Measure(settings.Quick ? 1 : settings.Repeats, log);

@@ -21,6 +21,8 @@ public static class Program
             return SmallFitUnderLoad.Fit(int.Parse(threads, CultureInfo.InvariantCulture));
         if (args is [SmallFitUnderLoad.BusyVerb])
             return SmallFitUnderLoad.Busy();
+        if (args is [OnnxRuntimeScoring.Verb, var onnxModel, var onnxData, var passes, var singleRows])
+            return OnnxRuntimeScoring.Run(onnxModel, onnxData, int.Parse(passes, CultureInfo.InvariantCulture), int.Parse(singleRows, CultureInfo.InvariantCulture));
         BenchmarkSettings settings;
         try
         {
