@@ -1,5 +1,4 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
+using ExampleSupport;
 
 namespace MnistLstm;
 
@@ -26,13 +25,5 @@ public sealed record MetricsJson(
     double[] PerClassRecall,
     double[][] ConfusionMatrix)
 {
-    private static readonly JsonSerializerOptions Format = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        // A degenerate run can give NaN or infinite log-loss; write it rather than fail.
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
-    public void Write(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Format));
+    public void Write(string path) => JsonReport.Write(path, this);
 }

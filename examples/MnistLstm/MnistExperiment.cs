@@ -2,8 +2,9 @@ using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms;
+using ExampleSupport;
 using MlNetLstm;
-using Spectre.Console;
+using static ExampleSupport.ConsoleOutput;
 
 namespace MnistLstm;
 
@@ -18,8 +19,7 @@ public static class MnistExperiment
     /// <summary>Runs everything on the calling thread; returns the process exit code.</summary>
     public static int Run(ExperimentOptions options)
     {
-        // A console of our own per run writes to whatever Console.Out is now (tests redirect it).
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+        var console = ConsoleOutput.Create();
         var files = MnistIdxFiles.InFolder(options.DataFolder);
         // Output folders now, so an unwritable path fails before training rather than after.
         foreach (var path in new[] { options.ModelPath, options.PlotPath, options.MetricsJsonPath })
@@ -32,7 +32,7 @@ public static class MnistExperiment
         Say($"Data: {trainCount:N0} training and {testCount:N0} test images from {Path.GetFullPath(options.DataFolder)}");
         Say($"LSTM {options.Hidden} hidden units, Adam {options.LearningRate}, batch {options.BatchSize}, {options.TrainingIters:N0} training samples, seed {options.Seed}");
 
-        var display = new TrainingDisplay(console, live: !Console.IsOutputRedirected);
+        var display = new TrainingDisplay(console, live: IsInteractive);
         var clock = Stopwatch.StartNew();
         var model = display.Run(progress => Pipeline(mlContext, options, progress).Fit(train));
         using var ownedModel = model as IDisposable; // frees the network's native memory
@@ -43,7 +43,7 @@ public static class MnistExperiment
         var scored = model.Transform(test);
         var metrics = mlContext.MulticlassClassification.Evaluate(scored);
         var classes = ClassNames(scored);
-        ConsoleReport.Metrics(console, metrics, classes);
+        MetricsTables.Write(console, metrics, classes, classHeader: "digit", countHeader: "test images");
 
         mlContext.Model.SaveAtomically(model, train.Schema, options.ModelPath);
         Say($"Model written to {options.ModelPath}");
@@ -51,9 +51,10 @@ public static class MnistExperiment
         var (reloadedAccuracy, digits) = Reload(options, files);
         bool same = reloadedAccuracy == metrics.MicroAccuracy;
         Say($"Reloaded with a new MLContext: micro accuracy {reloadedAccuracy:F4} (trained model {metrics.MicroAccuracy:F4}) - {(same ? "same" : "DIFFERENT")}");
-        ConsoleReport.Digits(console, digits);
+        AsciiDigits.Write(console, digits);
 
-        TrainingPlot.Save(options.PlotPath, display.History, metrics.MicroAccuracy, metrics.ConfusionMatrix.Counts, classes);
+        TrainingPlot.Save(options.PlotPath, display.History, Classifier(model).TrainingSummary, metrics.MicroAccuracy,
+            metrics.ConfusionMatrix.Counts, classes, classHeader: "digit");
         Say($"Plot written to {options.PlotPath}");
 
         if (options.MetricsJsonPath is string jsonPath)
@@ -74,9 +75,6 @@ public static class MnistExperiment
         }
         return 0;
     }
-
-    // Plain lines go straight to Console.Out: Spectre would wrap them at 80 columns when redirected.
-    private static void Say(FormattableString line) => Console.Out.WriteLine(FormattableString.Invariant(line));
 
     private static IEstimator<ITransformer> Pipeline(MLContext mlContext, ExperimentOptions options, IProgress<LstmTrainingProgress> progress) =>
         // Keys by value, so class k is digit k in the metrics and the confusion matrix.
@@ -111,6 +109,10 @@ public static class MnistExperiment
         digits.AddRange(all.Skip(digits.Count).Where(d => !d.IsCorrect).Take(2));
         return (accuracy, digits);
     }
+
+    /// <summary>The LSTM inside the fitted pipeline (MapValueToKey → LstmClassifier → MapKeyToValue).</summary>
+    private static LstmClassifierTransformer Classifier(ITransformer model) =>
+        ((IEnumerable<ITransformer>)model).OfType<LstmClassifierTransformer>().Single();
 
     /// <summary>The label values behind the key, in key order: the digits "0" … "9".</summary>
     private static string[] ClassNames(IDataView scored)

@@ -1,11 +1,12 @@
 using MlNetLstm;
 using Spectre.Console;
 
-namespace MnistLstm;
+namespace ExampleSupport;
 
 /// <summary>
-/// Shows training as it runs: the reference's "Iter N, Minibatch Loss= …" line every display step and,
-/// on a terminal, a live progress bar with ETA below those lines. Keeps every report for the plot.
+/// Shows training as it runs: the reference's "Iter N, Minibatch Loss= …" line (with the validation loss
+/// and accuracy when there is validation data) at every report and, on a terminal, a live progress bar
+/// with ETA below those lines. Keeps every report for the plot.
 /// </summary>
 public sealed class TrainingDisplay(IAnsiConsole console, bool live)
 {
@@ -24,14 +25,27 @@ public sealed class TrainingDisplay(IAnsiConsole console, bool live)
             .Start(context =>
             {
                 var task = context.AddTask("Training");
-                return train(new Receiver(report =>
+                var result = train(new Receiver(report =>
                 {
                     Record(report);
                     task.MaxValue = report.TotalBatches;
                     task.Value = report.Batch;
-                    task.Description = FormattableString.Invariant($"Training  loss {report.MinibatchLoss:F3}  acc {report.MinibatchAccuracy:F3}");
+                    task.Description = Describe(report);
                 }));
+                // Early stopping ends before the budget: fill the bar rather than leave it hanging at 30 %.
+                if (History.Count > 0 && History[^1].Batch < History[^1].TotalBatches)
+                    task.Description += FormattableString.Invariant($"  (stopped early, epoch {History[^1].Epoch:0.#})");
+                task.Value = task.MaxValue;
+                return result;
             });
+    }
+
+    private static string Describe(LstmTrainingProgress report)
+    {
+        var text = FormattableString.Invariant($"Training  loss {report.MinibatchLoss:F3}  acc {report.MinibatchAccuracy:F3}");
+        if (report.ValidationLoss is double loss && report.ValidationAccuracy is double accuracy)
+            text += FormattableString.Invariant($"  validation loss {loss:F3}  acc {accuracy:F3}");
+        return text;
     }
 
     private void Record(LstmTrainingProgress report)
