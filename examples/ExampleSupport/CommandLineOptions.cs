@@ -62,13 +62,13 @@ public static class CommandLineOptions
             return null;
         }
         if (result.Errors.Count > 0)
-            return Refuse(result.Errors[0].Message, out exitCode);
+            return Refuse<ParseResult>(result.Errors[0].Message, out exitCode);
         exitCode = 0;
         return result;
     }
 
     /// <summary>Prints the examples' one-line argument error and gives the exit code for it; returns null for convenience.</summary>
-    public static ParseResult? Refuse(string message, out int exitCode)
+    public static T? Refuse<T>(string message, out int exitCode) where T : class
     {
         Console.Error.WriteLine($"error: {message} (see --help)");
         exitCode = BadArguments;

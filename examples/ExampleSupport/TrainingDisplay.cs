@@ -50,12 +50,20 @@ public sealed class TrainingDisplay(IAnsiConsole console, bool live)
 
     private void Record(LstmTrainingProgress report)
     {
+        // A schedule such as ReduceOnPlateau changes the rate between reports; say so, it explains the curves.
+        if (History.Count > 0 && report.LearningRate != History[^1].LearningRate)
+            WriteLine(FormattableString.Invariant($"Learning rate {History[^1].LearningRate:G4} -> {report.LearningRate:G4}"));
         History.Add(report);
+        WriteLine(report.ToString());
+    }
+
+    private void WriteLine(string line)
+    {
         // Under the live bar, lines must go through Spectre so they print above it.
         if (live)
-            console.WriteLine(report.ToString());
+            console.WriteLine(line); // plain text, not markup
         else
-            Console.Out.WriteLine(report.ToString());
+            Console.Out.WriteLine(line);
     }
 
     // Progress<T> would post to the thread pool; the library reports on the training thread, so
