@@ -33,7 +33,9 @@ public static class MetricsTables
                 Number(matrix.Counts[i].Sum(), "F0"));
         console.Write(perClass);
 
-        var confusion = new Table().Title(Markup.Escape($"Confusion matrix (rows: true {classHeader}, columns: predicted)")).AddColumn("true");
+        // The heading as a line of its own: as a table title Spectre would wrap it to the width of a narrow table.
+        console.WriteLine($"Confusion matrix (rows: true {classHeader}, columns: predicted)");
+        var confusion = new Table().AddColumn("true");
         foreach (var name in names)
             confusion.AddColumn(new TableColumn(name).RightAligned());
         for (int i = 0; i < names.Length; i++)
