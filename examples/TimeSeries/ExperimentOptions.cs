@@ -5,7 +5,7 @@ using static ExampleSupport.CommandLineOptions;
 namespace TimeSeries;
 
 /// <summary>The command line, parsed: which problem, what to override of the settings chosen from the data, where to write.</summary>
-public sealed record ExperimentOptions
+internal sealed record ExperimentOptions
 {
     /// <summary>The problem run without --train/--test: JapaneseVowels, shipped next to the app by the project file.</summary>
     public static string DefaultTrainPath => AppPaths.BesideApp(Path.Combine("ucr-uea", "JapaneseVowels_TRAIN.ts"));

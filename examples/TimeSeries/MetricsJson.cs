@@ -8,7 +8,7 @@ namespace TimeSeries;
 /// the last epoch without validation); ValidationLoss/ValidationAccuracy are the kept weights', null
 /// without validation. MinLength/MaxLength are in time steps over both files, before folding.
 /// </summary>
-public sealed record MetricsJson(
+internal sealed record MetricsJson(
     double MicroAccuracy,
     double MacroAccuracy,
     double LogLoss,

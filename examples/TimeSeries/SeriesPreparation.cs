@@ -15,7 +15,7 @@ namespace TimeSeries;
 /// (MapValueToKey → LstmClassifier → MapKeyToValue) that any MLContext loads without registering anything;
 /// data scored with it must be folded the same way (its InputSize is channels × values per step).
 /// </remarks>
-public static class SeriesPreparation
+internal static class SeriesPreparation
 {
     /// <summary>What folding did to a file's rows.</summary>
     /// <param name="Rows">Rows read.</param>

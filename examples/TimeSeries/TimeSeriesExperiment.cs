@@ -12,7 +12,7 @@ namespace TimeSeries;
 /// LSTM in an ML.NET pipeline with a held-out validation set, evaluate on the test file, save the model and
 /// check that a fresh MLContext reloads it with the same accuracy, then write the plot (and JSON).
 /// </summary>
-public static class TimeSeriesExperiment
+internal static class TimeSeriesExperiment
 {
     /// <summary>Runs everything on the calling thread; returns the process exit code.</summary>
     public static int Run(ExperimentOptions options)

@@ -8,23 +8,20 @@ namespace TimeSeries;
 /// <param name="EarlyStopping">False for --no-early-stopping: never hold rows out.</param>
 /// <param name="ValuesPerStep">--values-per-step.</param>
 /// <param name="HiddenSize">--hidden.</param>
-public sealed record TrainingOverrides(int? Epochs, int? Patience, bool EarlyStopping, int? ValuesPerStep, int? HiddenSize)
-{
-    public static TrainingOverrides None { get; } = new(null, null, true, null, null);
-}
+internal sealed record TrainingOverrides(int? Epochs, int? Patience, bool EarlyStopping, int? ValuesPerStep, int? HiddenSize);
 
 /// <summary>What the rules look at: the shape of the training file.</summary>
 /// <param name="Rows">Training cases.</param>
 /// <param name="Channels">Values per time step in the file (dimensions).</param>
 /// <param name="MinLength">Time steps of the shortest case.</param>
 /// <param name="MaxLength">Time steps of the longest case.</param>
-public sealed record DataShape(int Rows, int Channels, int MinLength, int MaxLength);
+internal sealed record DataShape(int Rows, int Channels, int MinLength, int MaxLength);
 
 /// <summary>
 /// The settings chosen from the data's shape — rows, channels, length — by rules that do not depend on which
 /// problem it is (<see cref="RulesText"/>); <see cref="Describe"/> prints each with its reason.
 /// </summary>
-public sealed record TrainingPlan(
+internal sealed record TrainingPlan(
     int ValuesPerStep,
     int InputSize,
     int MaxSteps,
