@@ -1,9 +1,13 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
+using ExampleSupport;
 
 namespace MnistLstm;
 
-/// <summary>The run's results as one JSON object with snake_case keys, for scripts and tests.</summary>
+/// <summary>
+/// The run's results as one JSON object with snake_case keys, for scripts and tests. EpochsRun counts passes
+/// over the rows trained on (fractional: batches are always full); BestEpoch is the epoch whose weights were
+/// kept — the best validation loss, or the last epoch without validation; ValidationLoss and
+/// ValidationAccuracy are those of the kept weights, null without validation.
+/// </summary>
 public sealed record MetricsJson(
     double MicroAccuracy,
     double MacroAccuracy,
@@ -21,18 +25,15 @@ public sealed record MetricsJson(
     int Hidden,
     int BatchSize,
     double LearningRate,
+    double EpochsRun,
+    double BestEpoch,
+    double? ValidationLoss,
+    double? ValidationAccuracy,
+    bool StoppedEarly,
     string[] Classes,
     double[] PerClassPrecision,
     double[] PerClassRecall,
     double[][] ConfusionMatrix)
 {
-    private static readonly JsonSerializerOptions Format = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        WriteIndented = true,
-        // A degenerate run can give NaN or infinite log-loss; write it rather than fail.
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
-    public void Write(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, Format));
+    public void Write(string path) => JsonReport.Write(path, this);
 }

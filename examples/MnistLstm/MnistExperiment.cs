@@ -2,8 +2,9 @@ using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms;
+using ExampleSupport;
 using MlNetLstm;
-using Spectre.Console;
+using static ExampleSupport.ConsoleOutput;
 
 namespace MnistLstm;
 
@@ -18,8 +19,7 @@ public static class MnistExperiment
     /// <summary>Runs everything on the calling thread; returns the process exit code.</summary>
     public static int Run(ExperimentOptions options)
     {
-        // A console of our own per run writes to whatever Console.Out is now (tests redirect it).
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+        var console = ConsoleOutput.Create();
         var files = MnistIdxFiles.InFolder(options.DataFolder);
         // Output folders now, so an unwritable path fails before training rather than after.
         foreach (var path in new[] { options.ModelPath, options.PlotPath, options.MetricsJsonPath })
@@ -30,20 +30,25 @@ public static class MnistExperiment
         var test = mlContext.Data.LoadFromMnistIdx(files.TestImages, files.TestLabels);
         long trainCount = train.GetRowCount() ?? 0, testCount = test.GetRowCount() ?? 0;
         Say($"Data: {trainCount:N0} training and {testCount:N0} test images from {Path.GetFullPath(options.DataFolder)}");
-        Say($"LSTM {options.Hidden} hidden units, Adam {options.LearningRate}, batch {options.BatchSize}, {options.TrainingIters:N0} training samples, seed {options.Seed}");
+        Say($"LSTM {options.Hidden} hidden units, Adam {options.LearningRate}, batch {options.BatchSize}, {Budget(options)}, seed {options.Seed}");
+        if (options.ValidationFraction is double fraction)
+            Say($"Validation: {fraction:P0} of the training images held out, checked once per epoch, best epoch kept{Stopping(options)}; learning rate halved after {PlateauPatience} epochs without a better validation loss, gradients clipped to norm {GradientClipNorm:0.0}");
 
-        var display = new TrainingDisplay(console, live: !Console.IsOutputRedirected);
+        var display = new TrainingDisplay(console, live: IsInteractive);
         var clock = Stopwatch.StartNew();
-        var model = display.Run(progress => Pipeline(mlContext, options, progress).Fit(train));
+        var model = display.Run(progress => Pipeline(mlContext, options, (int)trainCount, progress).Fit(train));
         using var ownedModel = model as IDisposable; // frees the network's native memory
         double trainSeconds = clock.Elapsed.TotalSeconds;
-        long samples = display.History[^1].SamplesSeen;
+        var summary = Classifier(model).TrainingSummary!;
+        long samples = summary.Batches * options.BatchSize;
         Say($"Optimization finished: {samples:N0} samples in {trainSeconds:F1} s ({samples / trainSeconds:N0} samples/s)");
+        if (options.Validates)
+            Say($"Training: {summary}");
 
         var scored = model.Transform(test);
         var metrics = mlContext.MulticlassClassification.Evaluate(scored);
         var classes = ClassNames(scored);
-        ConsoleReport.Metrics(console, metrics, classes);
+        MetricsTables.Write(console, metrics, classes, classHeader: "digit", countHeader: "test images");
 
         mlContext.Model.SaveAtomically(model, train.Schema, options.ModelPath);
         Say($"Model written to {options.ModelPath}");
@@ -51,9 +56,10 @@ public static class MnistExperiment
         var (reloadedAccuracy, digits) = Reload(options, files);
         bool same = reloadedAccuracy == metrics.MicroAccuracy;
         Say($"Reloaded with a new MLContext: micro accuracy {reloadedAccuracy:F4} (trained model {metrics.MicroAccuracy:F4}) - {(same ? "same" : "DIFFERENT")}");
-        ConsoleReport.Digits(console, digits);
+        AsciiDigits.Write(console, digits);
 
-        TrainingPlot.Save(options.PlotPath, display.History, metrics.MicroAccuracy, metrics.ConfusionMatrix.Counts, classes);
+        TrainingPlot.Save(options.PlotPath, display.History, summary, metrics.MicroAccuracy,
+            metrics.ConfusionMatrix.Counts, classes, classHeader: "digit");
         Say($"Plot written to {options.PlotPath}");
 
         if (options.MetricsJsonPath is string jsonPath)
@@ -62,6 +68,7 @@ public static class MnistExperiment
             new MetricsJson(metrics.MicroAccuracy, metrics.MacroAccuracy, metrics.LogLoss, metrics.LogLossReduction,
                 trainCount, testCount, samples, trainSeconds, samples / trainSeconds, reloadedAccuracy,
                 options.ModelPath, options.PlotPath, options.Seed, options.Hidden, options.BatchSize, options.LearningRate,
+                summary.Epochs, summary.KeptEpoch, summary.BestValidationLoss, summary.BestValidationAccuracy, summary.StoppedEarly,
                 classes, [.. matrix.PerClassPrecision], [.. matrix.PerClassRecall],
                 [.. matrix.Counts.Select(row => row.ToArray())]).Write(jsonPath);
             Say($"Metrics written to {jsonPath}");
@@ -75,22 +82,54 @@ public static class MnistExperiment
         return 0;
     }
 
-    // Plain lines go straight to Console.Out: Spectre would wrap them at 80 columns when redirected.
-    private static void Say(FormattableString line) => Console.Out.WriteLine(FormattableString.Invariant(line));
-
-    private static IEstimator<ITransformer> Pipeline(MLContext mlContext, ExperimentOptions options, IProgress<LstmTrainingProgress> progress) =>
+    private static IEstimator<ITransformer> Pipeline(MLContext mlContext, ExperimentOptions options, int trainCount, IProgress<LstmTrainingProgress> progress) =>
         // Keys by value, so class k is digit k in the metrics and the confusion matrix.
         mlContext.Transforms.Conversion.MapValueToKey("Label", keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue)
-            .Append(mlContext.Transforms.LstmClassifier(new LstmClassifierOptions
-            {
-                HiddenSize = options.Hidden,
-                LearningRate = options.LearningRate,
-                BatchSize = options.BatchSize,
-                TrainingSamples = options.TrainingIters,
-                DisplayStep = options.DisplayStep,
-                Progress = progress,
-            }))
+            .Append(mlContext.Transforms.LstmClassifier(ClassifierOptions(options, trainCount, progress)))
             .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+
+    /// <summary>Validation evaluations (epochs) without a better loss before the learning rate is halved.</summary>
+    public const int PlateauPatience = 2;
+
+    /// <summary>The global gradient norm is clipped to this when training with validation (Keras' clipnorm).</summary>
+    public const double GradientClipNorm = 1.0;
+
+    private static LstmClassifierOptions ClassifierOptions(ExperimentOptions options, int trainCount, IProgress<LstmTrainingProgress> progress)
+    {
+        var classifier = new LstmClassifierOptions
+        {
+            HiddenSize = options.Hidden,
+            LearningRate = options.LearningRate,
+            BatchSize = options.BatchSize,
+            TrainingSamples = options.TrainingIters,
+            Epochs = options.Epochs,
+            Progress = progress,
+        };
+        if (options.DisplayStep is int step)
+            classifier.DisplayStep = step;
+        if (options.ValidationFraction is double fraction)
+        {
+            classifier.ValidationFraction = fraction;
+            classifier.EarlyStoppingPatience = options.EarlyStoppingPatience;
+            // The library validates every DisplayStep batches when an epoch is longer than that, and once per
+            // epoch otherwise: a step as long as an epoch over all training images makes it once per epoch, so
+            // that patience counts epochs as --help says.
+            if (options.DisplayStep is null)
+                classifier.DisplayStep = (trainCount + options.BatchSize - 1) / options.BatchSize;
+            // Validation makes a schedule possible: start at a higher rate (ExperimentOptions.ValidatedLearningRate),
+            // halve it when the validation loss stalls, and clip the gradients so the higher rate stays stable.
+            classifier.LearningRateSchedule = LearningRateSchedule.ReduceOnPlateau;
+            classifier.LearningRatePatience = PlateauPatience;
+            classifier.GradientClipNorm = GradientClipNorm;
+        }
+        return classifier;
+    }
+
+    private static string Budget(ExperimentOptions options) =>
+        options.Epochs is int epochs ? FormattableString.Invariant($"{epochs} epochs") : FormattableString.Invariant($"{options.TrainingIters:N0} training samples");
+
+    private static string Stopping(ExperimentOptions options) =>
+        options.EarlyStoppingPatience is int patience ? FormattableString.Invariant($", stopping after {patience} epochs without a better validation loss") : "";
 
     /// <summary>Loads the saved zip in a new MLContext, as another process would, and scores the test set.</summary>
     private static (double MicroAccuracy, List<DigitPrediction> Digits) Reload(ExperimentOptions options, MnistIdxFiles files)
@@ -111,6 +150,10 @@ public static class MnistExperiment
         digits.AddRange(all.Skip(digits.Count).Where(d => !d.IsCorrect).Take(2));
         return (accuracy, digits);
     }
+
+    /// <summary>The LSTM inside the fitted pipeline (MapValueToKey → LstmClassifier → MapKeyToValue).</summary>
+    private static LstmClassifierTransformer Classifier(ITransformer model) =>
+        ((IEnumerable<ITransformer>)model).OfType<LstmClassifierTransformer>().Single();
 
     /// <summary>The label values behind the key, in key order: the digits "0" … "9".</summary>
     private static string[] ClassNames(IDataView scored)

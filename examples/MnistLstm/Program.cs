@@ -1,3 +1,5 @@
+using ExampleSupport;
+
 namespace MnistLstm;
 
 /// <summary>
@@ -11,15 +13,7 @@ public static class Program
         var options = ExperimentOptions.Parse(args, out int exitCode);
         if (options is null)
             return exitCode;
-        try
-        {
-            return MnistExperiment.Run(options);
-        }
-        catch (Exception e) when (e is ArgumentOutOfRangeException or InvalidDataException or IOException or UnauthorizedAccessException)
-        {
-            // Bad data or an unwritable path is the user's to fix: say what, without a stack trace.
-            Console.Error.WriteLine($"error: {e.Message.ReplaceLineEndings(" ")}");
-            return 1;
-        }
+        // Bad data or an unwritable path is the user's to fix: one line saying what, without a stack trace.
+        return UserErrors.Report(() => MnistExperiment.Run(options));
     }
 }

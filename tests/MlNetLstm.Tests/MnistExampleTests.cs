@@ -17,7 +17,11 @@ public class MnistExampleTests : TempFolderTest
     [
         "micro_accuracy", "macro_accuracy", "log_loss", "train_count", "test_count", "training_samples",
         "train_seconds", "samples_per_second", "reloaded_micro_accuracy", "model_path",
+        "epochs_run", "best_epoch", "validation_loss",
     ];
+
+    // Training control: 3 epochs at most with validation, small enough to take a few seconds.
+    private static readonly string[] EpochsRun = ["--epochs", "3", "--early-stopping", "1", "--hidden", "32"];
 
 
     [Test]
@@ -42,6 +46,10 @@ public class MnistExampleTests : TempFolderTest
             Assert.That(metrics.GetProperty("train_seconds").GetDouble(), Is.GreaterThan(0));
             Assert.That(metrics.GetProperty("samples_per_second").GetDouble(), Is.GreaterThan(0));
             Assert.That(metrics.GetProperty("model_path").GetString(), Is.EqualTo(Path.Combine(Folder, "first.zip")));
+            // The reference run has no validation: the kept weights are the last ones.
+            Assert.That(metrics.GetProperty("validation_loss").ValueKind, Is.EqualTo(JsonValueKind.Null));
+            Assert.That(metrics.GetProperty("best_epoch").GetDouble(), Is.EqualTo(metrics.GetProperty("epochs_run").GetDouble()));
+            Assert.That(metrics.GetProperty("epochs_run").GetDouble(), Is.EqualTo(63 * 128 / 8_000.0).Within(1e-9));
         });
         Assert.That(new FileInfo(Path.Combine(Folder, "first.zip")).Length, Is.GreaterThan(0));
         var (width, height) = PngSize(Path.Combine(Folder, "first.png"));
@@ -60,6 +68,47 @@ public class MnistExampleTests : TempFolderTest
     }
 
     [Test]
+    public void EpochsAndEarlyStoppingKeepTheBestValidatedEpoch()
+    {
+        var (exitCode, _) = Run([.. EpochsRun, .. Outputs("epochs")]);
+        Assert.That(exitCode, Is.EqualTo(0));
+
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, "epochs.json")));
+        var metrics = json.RootElement;
+        Assert.That(JsonKeys.Where(key => !metrics.TryGetProperty(key, out _)), Is.Empty, "missing JSON keys");
+        double epochsRun = metrics.GetProperty("epochs_run").GetDouble(), bestEpoch = metrics.GetProperty("best_epoch").GetDouble();
+        // 10 % of the 8,000 images are held out; every batch is full, so the last epoch may end a few rows into a batch.
+        double lastBatchOverrun = 128 / 7_200.0;
+        Assert.Multiple(() =>
+        {
+            Assert.That(epochsRun, Is.GreaterThan(0).And.LessThanOrEqualTo(3 + lastBatchOverrun));
+            Assert.That(bestEpoch, Is.GreaterThan(0).And.LessThanOrEqualTo(epochsRun));
+            Assert.That(metrics.GetProperty("validation_loss").GetDouble(), Is.GreaterThan(0).And.LessThan(2.5));
+            Assert.That(metrics.GetProperty("micro_accuracy").GetDouble(), Is.GreaterThan(0.3), "three epochs leave chance (0.1) far behind");
+            Assert.That(metrics.GetProperty("reloaded_micro_accuracy").GetDouble(), Is.EqualTo(metrics.GetProperty("micro_accuracy").GetDouble()));
+            Assert.That(metrics.GetProperty("train_count").GetInt64(), Is.EqualTo(8_000));
+        });
+    }
+
+    [TestCase("--epochs", "0")]
+    [TestCase("--epochs", "2.5")]
+    [TestCase("--early-stopping", "0")]
+    [TestCase("--early-stopping", "-3")]
+    [TestCase("--validation-fraction", "0")]
+    [TestCase("--validation-fraction", "1")]
+    [TestCase("--validation-fraction", "0,1")]
+    [TestCase("--validation-fraction", "NaN")]
+    [TestCase("--epochs", "3", "--training-iters", "1000")]
+    public void BadTrainingControlValuesExitWith2(params string[] args)
+    {
+        var (exitCode, error) = Run([.. args, .. Outputs("bad")]);
+        Assert.That(exitCode, Is.EqualTo(2), error);
+        Assert.That(error.TrimEnd().Split('\n'), Has.Length.EqualTo(1), error);
+        Assert.That(error, Does.StartWith("error: "));
+        Assert.That(Path.Combine(Folder, "bad.zip"), Does.Not.Exist);
+    }
+
+    [Test]
     public void HelpListsEveryOption()
     {
         var output = new StringWriter();
@@ -73,8 +122,8 @@ public class MnistExampleTests : TempFolderTest
         {
             Console.SetOut(saved);
         }
-        foreach (var option in new[] { "--data", "--training-iters", "--batch-size", "--learning-rate", "--hidden",
-                     "--display-step", "--seed", "--model", "--plot", "--metrics-json" })
+        foreach (var option in new[] { "--data", "--training-iters", "--epochs", "--early-stopping", "--validation-fraction",
+                     "--batch-size", "--learning-rate", "--hidden", "--display-step", "--seed", "--model", "--plot", "--metrics-json" })
             Assert.That(output.ToString(), Does.Contain(option));
     }
 

@@ -1,10 +1,10 @@
-namespace MnistLstm;
+namespace ExampleSupport;
 
-/// <summary>Where the app finds its data and writes its outputs by default.</summary>
+/// <summary>Where an example app finds the data shipped with it and writes its outputs by default.</summary>
 public static class AppPaths
 {
-    /// <summary>The shipped digits, copied next to the app by the project file.</summary>
-    public static string DefaultDataFolder => Path.Combine(AppContext.BaseDirectory, "mnist");
+    /// <summary>A folder or file that the app's project file copies next to the app (its shipped data).</summary>
+    public static string BesideApp(string relativePath) => Path.Combine(AppContext.BaseDirectory, relativePath);
 
     /// <summary>
     /// The repository's assets/outputs (gitignored), found by walking up to MlNetLstm.sln, so
