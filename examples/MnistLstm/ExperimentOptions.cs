@@ -36,6 +36,8 @@ public sealed record ExperimentOptions
     public required string ModelPath { get; init; }
     public required string PlotPath { get; init; }
     public string? MetricsJsonPath { get; init; }
+    /// <summary>Where --onnx writes the exported model, or null.</summary>
+    public string? OnnxPath { get; init; }
 
     public bool Validates => ValidationFraction is not null;
 
@@ -66,6 +68,7 @@ public sealed record ExperimentOptions
         var model = Create("--model", "PATH", "Model zip to write", Path.Combine(AppPaths.DefaultOutputFolder, "mnist-lstm.zip"));
         var plot = Create("--plot", "PATH", "PNG of the training curves and confusion matrix", Path.Combine(AppPaths.DefaultOutputFolder, "mnist-lstm.png"));
         var json = new Option<string?>("--metrics-json") { HelpName = "PATH", Description = "Also write the metrics as one JSON object to this file" };
+        var onnx = new Option<string?>("--onnx") { HelpName = "PATH", Description = "Also export the classifier to ONNX here, score the test set with ONNX Runtime and print the agreement with the library" };
 
         var root = new RootCommand(
             "Trains an LSTM on MNIST digits (28 rows of 28 pixels) in an ML.NET pipeline, evaluates, saves and reloads it.\n" +
@@ -76,7 +79,7 @@ public sealed record ExperimentOptions
             FormattableString.Invariant($"  - gradients are clipped to a global norm of {MnistExperiment.GradientClipNorm:0.0};\n") +
             "  - the weights of the epoch with the best validation loss are the ones kept, evaluated and saved.")
         {
-            data, iters, epochs, earlyStopping, validationFraction, batch, rate, hidden, display, seed, model, plot, json,
+            data, iters, epochs, earlyStopping, validationFraction, batch, rate, hidden, display, seed, model, plot, json, onnx,
         };
         if (CommandLineOptions.Parse(root, args, out exitCode) is not ParseResult result)
             return null;
@@ -100,6 +103,7 @@ public sealed record ExperimentOptions
             ModelPath = Path.GetFullPath(result.GetValue(model)!),
             PlotPath = Path.GetFullPath(result.GetValue(plot)!),
             MetricsJsonPath = result.GetValue(json) is string path ? Path.GetFullPath(path) : null,
+            OnnxPath = result.GetValue(onnx) is string onnxPath ? Path.GetFullPath(onnxPath) : null,
         };
     }
 }

@@ -33,7 +33,10 @@ public sealed record MetricsJson(
     string[] Classes,
     double[] PerClassPrecision,
     double[] PerClassRecall,
-    double[][] ConfusionMatrix)
+    double[][] ConfusionMatrix,
+    string? OnnxPath = null,
+    double? OnnxMaxScoreDifference = null,
+    int? OnnxKeysDiffering = null)
 {
     public void Write(string path) => JsonReport.Write(path, this);
 }

@@ -22,7 +22,7 @@ public static class MnistExperiment
         var console = ConsoleOutput.Create();
         var files = MnistIdxFiles.InFolder(options.DataFolder);
         // Output folders now, so an unwritable path fails before training rather than after.
-        foreach (var path in new[] { options.ModelPath, options.PlotPath, options.MetricsJsonPath })
+        foreach (var path in new[] { options.ModelPath, options.PlotPath, options.MetricsJsonPath, options.OnnxPath })
             if (path is not null)
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var mlContext = new MLContext(options.Seed);
@@ -62,6 +62,13 @@ public static class MnistExperiment
             metrics.ConfusionMatrix.Counts, classes, classHeader: "digit");
         Say($"Plot written to {options.PlotPath}");
 
+        OnnxExportCheck.Agreement? onnx = null;
+        if (options.OnnxPath is string onnxPath)
+        {
+            onnx = OnnxExportCheck.Run(mlContext, model, test, onnxPath);
+            Say($"ONNX model written to {onnxPath}; ONNX Runtime on the {onnx.Rows:N0} test rows: max |ΔScore| {onnx.MaxScoreDifference:E2}, predicted keys {(onnx.KeysDiffering == 0 ? "all equal" : $"{onnx.KeysDiffering} different")}");
+        }
+
         if (options.MetricsJsonPath is string jsonPath)
         {
             var matrix = metrics.ConfusionMatrix;
@@ -70,7 +77,7 @@ public static class MnistExperiment
                 options.ModelPath, options.PlotPath, options.Seed, options.Hidden, options.BatchSize, options.LearningRate,
                 summary.Epochs, summary.KeptEpoch, summary.BestValidationLoss, summary.BestValidationAccuracy, summary.StoppedEarly,
                 classes, [.. matrix.PerClassPrecision], [.. matrix.PerClassRecall],
-                [.. matrix.Counts.Select(row => row.ToArray())]).Write(jsonPath);
+                [.. matrix.Counts.Select(row => row.ToArray())], onnx is null ? null : options.OnnxPath, onnx?.MaxScoreDifference, onnx?.KeysDiffering).Write(jsonPath);
             Say($"Metrics written to {jsonPath}");
         }
 

@@ -20,6 +20,8 @@ internal sealed record ExperimentOptions
     public string? ModelPath { get; init; }
     public string? PlotPath { get; init; }
     public string? MetricsJsonPath { get; init; }
+    /// <summary>Where --onnx writes the exported model, or null.</summary>
+    public string? OnnxPath { get; init; }
 
     /// <summary>
     /// Parses <paramref name="args"/>. Returns null when the program should stop: after printing
@@ -43,10 +45,11 @@ internal sealed record ExperimentOptions
         var model = Create<string>("--model", "PATH", "Model zip to write [default: assets/outputs/<problem>-lstm.zip]");
         var plot = Create<string>("--plot", "PATH", "PNG of the training curves and confusion matrix [default: assets/outputs/<problem>-lstm.png]");
         var json = Create<string>("--metrics-json", "PATH", "Also write the results as one JSON object to this file");
+        var onnx = Create<string>("--onnx", "PATH", "Also export the classifier to ONNX here, score the test set with ONNX Runtime and print the agreement with the library");
 
         var root = new RootCommand(Description)
         {
-            train, test, epochs, earlyStopping, noEarlyStopping, valuesPerStep, hidden, seed, model, plot, json,
+            train, test, epochs, earlyStopping, noEarlyStopping, valuesPerStep, hidden, seed, model, plot, json, onnx,
         };
         if (CommandLineOptions.Parse(root, args, out exitCode) is not ParseResult result)
             return null;
@@ -69,6 +72,7 @@ internal sealed record ExperimentOptions
             ModelPath = FullPathOrNull(result.GetValue(model)),
             PlotPath = FullPathOrNull(result.GetValue(plot)),
             MetricsJsonPath = FullPathOrNull(result.GetValue(json)),
+            OnnxPath = FullPathOrNull(result.GetValue(onnx)),
         };
     }
 

@@ -37,7 +37,10 @@ internal sealed record MetricsJson(
     int Seed,
     double[] PerClassPrecision,
     double[] PerClassRecall,
-    double[][] ConfusionMatrix)
+    double[][] ConfusionMatrix,
+    string? OnnxPath = null,
+    double? OnnxMaxScoreDifference = null,
+    int? OnnxKeysDiffering = null)
 {
     public void Write(string path) => JsonReport.Write(path, this);
 }

@@ -26,7 +26,7 @@ internal static class TimeSeriesExperiment
         string modelPath = options.ModelPath ?? DefaultOutput(problem, ".zip");
         string plotPath = options.PlotPath ?? DefaultOutput(problem, ".png");
         // Output folders now, so an unwritable path fails before training rather than after.
-        foreach (var path in new[] { modelPath, plotPath, options.MetricsJsonPath })
+        foreach (var path in new[] { modelPath, plotPath, options.MetricsJsonPath, options.OnnxPath })
             if (path is not null)
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
 
@@ -67,6 +67,13 @@ internal static class TimeSeriesExperiment
         TrainingPlot.Save(plotPath, display.History, summary, metrics.MicroAccuracy, metrics.ConfusionMatrix.Counts, classes, classHeader: "class");
         Say($"Plot written to {plotPath}");
 
+        OnnxExportCheck.Agreement? onnx = null;
+        if (options.OnnxPath is string onnxPath)
+        {
+            onnx = OnnxExportCheck.Run(mlContext, model, test, onnxPath);
+            Say($"ONNX model written to {onnxPath}; ONNX Runtime on the {onnx.Rows:N0} test rows: max |ΔScore| {onnx.MaxScoreDifference:E2}, predicted keys {(onnx.KeysDiffering == 0 ? "all equal" : $"{onnx.KeysDiffering} different")}");
+        }
+
         if (options.MetricsJsonPath is string jsonPath)
         {
             var matrix = metrics.ConfusionMatrix;
@@ -76,7 +83,7 @@ internal static class TimeSeriesExperiment
                 summary.Epochs, summary.KeptEpoch, summary.BestValidationLoss, summary.BestValidationAccuracy, summary.StoppedEarly,
                 trainSeconds, reloadedAccuracy, modelPath, plotPath, plan.ValuesPerStep, plan.HiddenSize, plan.Dropout,
                 plan.BatchSize, plan.Epochs, plan.Patience, plan.ValidationFraction, options.Seed,
-                [.. matrix.PerClassPrecision], [.. matrix.PerClassRecall], [.. matrix.Counts.Select(row => row.ToArray())]).Write(jsonPath);
+                [.. matrix.PerClassPrecision], [.. matrix.PerClassRecall], [.. matrix.Counts.Select(row => row.ToArray())], onnx is null ? null : options.OnnxPath, onnx?.MaxScoreDifference, onnx?.KeysDiffering).Write(jsonPath);
             Say($"Metrics written to {jsonPath}");
         }
 

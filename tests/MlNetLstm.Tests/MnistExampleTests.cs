@@ -25,6 +25,18 @@ public class MnistExampleTests : TempFolderTest
 
 
     [Test]
+    public void OnnxExportScoresTheTestDigitsLikeTheLibrary()
+    {
+        var onnx = Path.Combine(Folder, "mnist.onnx");
+        var (exitCode, _) = Run([.. QuickRun, "--onnx", onnx, .. Outputs("onnx")]);
+        Assert.That(exitCode, Is.EqualTo(0));
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, "onnx.json")));
+        var metrics = json.RootElement;
+        Assert.That(metrics.GetProperty("onnx_keys_differing").GetInt32(), Is.Zero);
+        Assert.That(metrics.GetProperty("onnx_max_score_difference").GetDouble(), Is.LessThanOrEqualTo(1e-5));
+    }
+
+    [Test]
     public void TrainsEvaluatesSavesReloadsAndPlots()
     {
         var (exitCode, _) = Run([.. QuickRun, .. Outputs("first")]);

@@ -21,6 +21,20 @@ public class TimeSeriesExampleTests : TempFolderTest
     ];
 
     [Test]
+    public void OnnxExportScoresTheTestSetLikeTheLibrary()
+    {
+        var onnx = Path.Combine(Folder, "model.onnx");
+        var (exitCode, _, output) = Run(["--train", UnitTestTrain, "--test", UnitTestTest, "--epochs", "5", "--onnx", onnx, .. Outputs("onnx")]);
+        Assert.That(exitCode, Is.EqualTo(0));
+        var metrics = Json("onnx");
+        Assert.That(metrics.GetProperty("onnx_path").GetString(), Is.EqualTo(onnx));
+        Assert.That(metrics.GetProperty("onnx_keys_differing").GetInt32(), Is.Zero);
+        Assert.That(metrics.GetProperty("onnx_max_score_difference").GetDouble(), Is.LessThanOrEqualTo(1e-5));
+        Assert.That(new FileInfo(onnx).Length, Is.GreaterThan(0));
+        Assert.That(output, Does.Contain("ONNX Runtime on the 22 test rows"));
+    }
+
+    [Test]
     public void TrainsEvaluatesSavesReloadsAndPlotsAProblemGivenAsFiles()
     {
         var (exitCode, _, output) = Run(["--train", UnitTestTrain, "--test", UnitTestTest, "--epochs", "30", .. Outputs("unit")]);
