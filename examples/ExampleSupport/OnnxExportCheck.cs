@@ -17,6 +17,16 @@ public static class OnnxExportCheck
     /// <param name="KeysDiffering">Rows whose predicted key differs.</param>
     public sealed record Agreement(int Rows, double MaxScoreDifference, int KeysDiffering);
 
+    /// <summary>With <paramref name="onnxPath"/> set (--onnx): exports, compares, prints the agreement and returns it.</summary>
+    public static Agreement? RunIfRequested(MLContext mlContext, ITransformer model, IDataView test, string? onnxPath)
+    {
+        if (onnxPath is null)
+            return null;
+        var agreement = Run(mlContext, model, test, onnxPath);
+        ConsoleOutput.Say($"ONNX model written to {onnxPath}; ONNX Runtime on the {agreement.Rows:N0} test rows: max |ΔScore| {agreement.MaxScoreDifference:E2}, predicted keys {(agreement.KeysDiffering == 0 ? "all equal" : $"{agreement.KeysDiffering} different")}");
+        return agreement;
+    }
+
     public static Agreement Run(MLContext mlContext, ITransformer model, IDataView test, string onnxPath)
     {
         var classifier = model as LstmClassifierTransformer ?? ((IEnumerable<ITransformer>)model).OfType<LstmClassifierTransformer>().Single();

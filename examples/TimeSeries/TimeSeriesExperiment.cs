@@ -67,12 +67,7 @@ internal static class TimeSeriesExperiment
         TrainingPlot.Save(plotPath, display.History, summary, metrics.MicroAccuracy, metrics.ConfusionMatrix.Counts, classes, classHeader: "class");
         Say($"Plot written to {plotPath}");
 
-        OnnxExportCheck.Agreement? onnx = null;
-        if (options.OnnxPath is string onnxPath)
-        {
-            onnx = OnnxExportCheck.Run(mlContext, model, test, onnxPath);
-            Say($"ONNX model written to {onnxPath}; ONNX Runtime on the {onnx.Rows:N0} test rows: max |ΔScore| {onnx.MaxScoreDifference:E2}, predicted keys {(onnx.KeysDiffering == 0 ? "all equal" : $"{onnx.KeysDiffering} different")}");
-        }
+        var onnx = OnnxExportCheck.RunIfRequested(mlContext, model, test, options.OnnxPath);
 
         if (options.MetricsJsonPath is string jsonPath)
         {

@@ -64,7 +64,7 @@ public class MnistExampleTests : TempFolderTest
             Assert.That(metrics.GetProperty("epochs_run").GetDouble(), Is.EqualTo(63 * 128 / 8_000.0).Within(1e-9));
         });
         Assert.That(new FileInfo(Path.Combine(Folder, "first.zip")).Length, Is.GreaterThan(0));
-        var (width, height) = PngSize(Path.Combine(Folder, "first.png"));
+        var (width, height) = Png.Size(Path.Combine(Folder, "first.png"));
         Assert.That(width, Is.GreaterThan(0));
         Assert.That(height, Is.GreaterThan(0));
 
@@ -189,15 +189,5 @@ public class MnistExampleTests : TempFolderTest
             Console.SetError(saved);
             TestContext.Out.Write(error.ToString());
         }
-    }
-
-    /// <summary>Width and height from the IHDR chunk, after checking the PNG signature.</summary>
-    private static (int Width, int Height) PngSize(string path)
-    {
-        var bytes = File.ReadAllBytes(path);
-        Assert.That(bytes.Length, Is.GreaterThan(24));
-        Assert.That(bytes[..8], Is.EqualTo(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }));
-        Assert.That(Encoding.ASCII.GetString(bytes, 12, 4), Is.EqualTo("IHDR"));
-        return (BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(16)), BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(20)));
     }
 }

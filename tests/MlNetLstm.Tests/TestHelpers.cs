@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.IO.Compression;
 using System.Text;
@@ -124,5 +125,18 @@ public static class DotnetCli
         if (process.ExitCode != 0)
             Assert.Fail($"{command} exited with {process.ExitCode}. Output:\n{text}");
         return text;
+    }
+}
+
+public static class Png
+{
+    /// <summary>Width and height from the IHDR chunk, after checking the PNG signature.</summary>
+    public static (int Width, int Height) Size(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        Assert.That(bytes.Length, Is.GreaterThan(24));
+        Assert.That(bytes[..8], Is.EqualTo(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }));
+        Assert.That(Encoding.ASCII.GetString(bytes, 12, 4), Is.EqualTo("IHDR"));
+        return (BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(16)), BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(20)));
     }
 }

@@ -66,7 +66,7 @@ public class TimeSeriesExampleTests : TempFolderTest
             Assert.That(metrics.GetProperty("model_path").GetString(), Is.EqualTo(Path.Combine(Folder, "unit.zip")));
         });
         Assert.That(new FileInfo(Path.Combine(Folder, "unit.zip")).Length, Is.GreaterThan(0));
-        var (width, height) = PngSize(Path.Combine(Folder, "unit.png"));
+        var (width, height) = Png.Size(Path.Combine(Folder, "unit.png"));
         Assert.That(width * height, Is.GreaterThan(0));
         Assert.That(output, Does.Contain("Per class").And.Contain("Confusion matrix"));
 
@@ -236,15 +236,5 @@ public class TimeSeriesExampleTests : TempFolderTest
             TestContext.Out.Write(output.ToString());
             TestContext.Out.Write(error.ToString());
         }
-    }
-
-    /// <summary>Width and height from the IHDR chunk, after checking the PNG signature.</summary>
-    private static (int Width, int Height) PngSize(string path)
-    {
-        var bytes = File.ReadAllBytes(path);
-        Assert.That(bytes.Length, Is.GreaterThan(24));
-        Assert.That(bytes[..8], Is.EqualTo(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }));
-        Assert.That(Encoding.ASCII.GetString(bytes, 12, 4), Is.EqualTo("IHDR"));
-        return (BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(16)), BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(20)));
     }
 }
