@@ -15,7 +15,11 @@ public static class OnnxExportCheck
     /// <param name="Rows">Test rows scored by both.</param>
     /// <param name="MaxScoreDifference">Largest |ΔScore| over every class of every usable row.</param>
     /// <param name="KeysDiffering">Rows whose predicted key differs.</param>
-    public sealed record Agreement(int Rows, double MaxScoreDifference, int KeysDiffering);
+    public sealed record Agreement(int Rows, double MaxScoreDifference, int KeysDiffering)
+    {
+        /// <summary>Keys equal and scores within float rounding of a different runtime.</summary>
+        public bool Agrees => KeysDiffering == 0 && MaxScoreDifference <= 1e-4;
+    }
 
     /// <summary>With <paramref name="onnxPath"/> set (--onnx): exports, compares, prints the agreement and returns it.</summary>
     public static Agreement? RunIfRequested(MLContext mlContext, ITransformer model, IDataView test, string? onnxPath)
@@ -67,8 +71,11 @@ public static class OnnxExportCheck
                 differing++;
             for (int c = 0; c < expectedScores[i].Length; c++)
             {
-                if (!float.IsNaN(expectedScores[i][c]))
-                    worst = Math.Max(worst, Math.Abs(expectedScores[i][c] - scores[i, c]));
+                float expected = expectedScores[i][c], actual = scores[i, c];
+                // A row missing on one side only is as far apart as it gets.
+                worst = float.IsNaN(expected) || float.IsNaN(actual)
+                    ? (float.IsNaN(expected) == float.IsNaN(actual) ? worst : double.PositiveInfinity)
+                    : Math.Max(worst, Math.Abs(expected - actual));
             }
         }
         return new Agreement(rows.Count, worst, differing);

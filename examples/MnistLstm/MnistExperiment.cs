@@ -81,6 +81,11 @@ public static class MnistExperiment
             Console.Error.WriteLine("error: the reloaded model's accuracy differs from the trained model's.");
             return 3;
         }
+        if (onnx is { Agrees: false })
+        {
+            Console.Error.WriteLine("error: the ONNX model's predictions differ from the library's.");
+            return 3;
+        }
         return 0;
     }
 

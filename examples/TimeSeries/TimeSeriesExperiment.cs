@@ -36,6 +36,11 @@ internal static class TimeSeriesExperiment
             Say($"Note: missing values ('?' or NaN) inside a series cannot be read by the LSTM: such training rows are skipped and such test rows get no prediction (trailing all-NaN padding is fine).");
         var shape = new DataShape(trainInfo.CaseCount, trainInfo.Channels, trainInfo.MinLength, trainInfo.MaxLength);
         var plan = TrainingPlan.Choose(shape, options.Overrides);
+        if (plan.ValuesPerStep > shape.MinLength)
+        {
+            Console.Error.WriteLine($"error: --values-per-step {plan.ValuesPerStep} is longer than the shortest training series ({shape.MinLength} time steps), which would be left with no step.");
+            return 2;
+        }
         foreach (var line in plan.Describe(shape))
             Say($"{line}");
 
@@ -85,6 +90,11 @@ internal static class TimeSeriesExperiment
         if (!same)
         {
             Console.Error.WriteLine("error: the reloaded model's accuracy differs from the trained model's.");
+            return 3;
+        }
+        if (onnx is { Agrees: false })
+        {
+            Console.Error.WriteLine("error: the ONNX model's predictions differ from the library's.");
             return 3;
         }
         return 0;

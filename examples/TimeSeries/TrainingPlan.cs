@@ -62,7 +62,8 @@ internal sealed record TrainingPlan(
 
     public static TrainingPlan Choose(DataShape data, TrainingOverrides overrides)
     {
-        int valuesPerStep = overrides.ValuesPerStep ?? (int)Math.Max(1, Ceiling(data.MaxLength, StepTarget));
+        // Never more than the shortest series holds: it must keep at least one step.
+        int valuesPerStep = overrides.ValuesPerStep ?? (int)Math.Clamp(Ceiling(data.MaxLength, StepTarget), 1, Math.Max(1, data.MinLength));
         int maxSteps = data.MaxLength / valuesPerStep;
 
         double holdOut = data.Rows < LargeData ? SmallDataHoldOut : LargeDataHoldOut;
@@ -143,7 +144,8 @@ internal sealed record TrainingPlan(
     /// <summary>The rules, for --help and the README.</summary>
     public static string RulesText => FormattableString.Invariant($"""
         Settings are chosen from the training file's shape (rows, channels, length), never from its name:
-          - Each channel is scaled by its training mean and deviation, inside the model (InputNormalization.PerChannel).
+          - Each value of a step is scaled by its training mean and deviation, inside the model (InputNormalization.PerChannel):
+            each channel, and when series are folded, each channel at each position within the folded step.
           - Series longer than {StepTarget} time steps are folded: k = ceil(longest length / {StepTarget}) consecutive time
             steps make one LSTM step (InputSize = k x channels). The library needs each row's length to be a multiple
             of k, so a series of L time steps loses its first L mod k (at most k-1; the end is kept whole). This is done

@@ -135,7 +135,7 @@ public class MnistExampleTests : TempFolderTest
             Console.SetOut(saved);
         }
         foreach (var option in new[] { "--data", "--training-iters", "--epochs", "--early-stopping", "--validation-fraction",
-                     "--batch-size", "--learning-rate", "--hidden", "--display-step", "--seed", "--model", "--plot", "--metrics-json" })
+                     "--batch-size", "--learning-rate", "--hidden", "--display-step", "--seed", "--model", "--plot", "--metrics-json", "--onnx" })
             Assert.That(output.ToString(), Does.Contain(option));
     }
 

@@ -129,6 +129,27 @@ public class OnnxExportTests : TempFolderTest
     }
 
     [Test]
+    public void RowsWithoutStepsAreMissingInOnnxToo()
+    {
+        using var model = Context.Transforms.LstmClassifier(VariableSequences.Options())
+            .Fit(VariableSequences.Keyer(Context).Transform(Context.Data.LoadFromEnumerable(VariableSequences.Make(200, 1))));
+        var rows = new[] { new VariableRow(), new VariableRow() };
+        var data = Context.Data.LoadFromEnumerable(rows.Select(r => new { r.Features }));
+        var onnx = Export(model, data);
+        // A batch of zero-width rows, as ONNX Runtime or ApplyOnnxModel may be handed.
+        var (scores, keys) = RunOnnx(onnx, rows.Select(r => r.Features).ToList());
+        Assert.That(keys, Has.All.EqualTo(0u));
+        Assert.That(scores.SelectMany(s => s), Has.All.NaN);
+
+        var applied = Context.Transforms.ApplyOnnxModel(["Score.output", "PredictedLabel.output"], ["Features"], Path.Combine(Folder, "model.onnx"))
+            .Fit(data).Transform(Context.Data.LoadFromEnumerable(VariableSequences.Make(5, 2).Append(new VariableRow()).Select(r => new { r.Features })));
+        var appliedKeys = applied.GetColumn<uint[]>("PredictedLabel").Select(k => k.Single()).ToList();
+        var library = RunLibrary(model, Context.Data.LoadFromEnumerable(VariableSequences.Make(5, 2).Append(new VariableRow()).Select(r => new { r.Features })));
+        Assert.That(appliedKeys, Is.EqualTo(library.Keys), "ApplyOnnxModel feeds a variable-size column row by row");
+        Assert.That(appliedKeys[^1], Is.Zero);
+    }
+
+    [Test]
     public void BothDirectionsOfATwoLayerBidirectionalModelExport()
     {
         var options = VariableSequences.Options();

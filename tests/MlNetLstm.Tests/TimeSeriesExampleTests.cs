@@ -35,6 +35,26 @@ public class TimeSeriesExampleTests : TempFolderTest
     }
 
     [Test]
+    public void ValuesPerStepLongerThanTheShortestSeriesIsABadArgument()
+    {
+        var (exitCode, error, _) = Run(["--train", UnitTestTrain, "--test", UnitTestTest, "--values-per-step", "25", .. Outputs("long")]);
+        Assert.That(exitCode, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("--values-per-step 25").And.Contain("24 time steps"));
+    }
+
+    [Test]
+    public void OnnxExportOfAVariableLengthMultichannelProblemAgrees()
+    {
+        // JapaneseVowels: 12 channels, 7-29 steps: the NaN-padded ONNX input against the library's packed rows.
+        var onnx = Path.Combine(Folder, "vowels.onnx");
+        var (exitCode, _, _) = Run(["--epochs", "3", "--onnx", onnx, .. Outputs("vowels")]);
+        Assert.That(exitCode, Is.EqualTo(0));
+        var metrics = Json("vowels");
+        Assert.That(metrics.GetProperty("onnx_keys_differing").GetInt32(), Is.Zero);
+        Assert.That(metrics.GetProperty("onnx_max_score_difference").GetDouble(), Is.LessThanOrEqualTo(1e-5));
+    }
+
+    [Test]
     public void TrainsEvaluatesSavesReloadsAndPlotsAProblemGivenAsFiles()
     {
         var (exitCode, _, output) = Run(["--train", UnitTestTrain, "--test", UnitTestTest, "--epochs", "30", .. Outputs("unit")]);
@@ -188,7 +208,7 @@ public class TimeSeriesExampleTests : TempFolderTest
         var (exitCode, _, output) = Run(["--help"]);
         Assert.That(exitCode, Is.EqualTo(0));
         foreach (var option in new[] { "--train", "--test", "--epochs", "--early-stopping", "--no-early-stopping",
-                     "--values-per-step", "--hidden", "--seed", "--model", "--plot", "--metrics-json" })
+                     "--values-per-step", "--hidden", "--seed", "--model", "--plot", "--metrics-json", "--onnx" })
             Assert.That(output, Does.Contain(option));
         Assert.That(output, Does.Contain("L mod"), "the folding rule is explained");
     }

@@ -27,7 +27,8 @@ internal interface IOnnxGraph
 }
 
 /// <summary>
-/// The classifier as ONNX operators (opset 11 and later), scoring exactly as the library does: the
+/// The classifier as ONNX operators (opset 11 and 12, the most ML.NET writes: Unsqueeze and the reductions
+/// take their axes as attributes), scoring exactly as the library does: the
 /// layout read as steps, trailing all-NaN steps dropped into each row's <c>sequence_lens</c>, per-channel
 /// normalisation, the LSTM layers (PyTorch's gate order i, f, g, o reordered to ONNX's i, o, f, c), the
 /// final hidden state through the output layer and softmax. Rows holding a NaN or infinity inside, or no
@@ -57,14 +58,18 @@ internal static class LstmOnnxGraph
 
         // Rows to [rows, steps, channels].
         string features = graph.VariableOf(model.Columns.Features);
-        string steps = input.Layout == FeatureLayout.StepMajor
-            ? Node("Reshape", "steps", [features, Long("step_shape", 0, -1, inputSize)])
-            : Node("Transpose", "steps", [Node("Reshape", "channels", [features, Long("channel_shape", 0, inputSize, -1)])], A("perm", new long[] { 0, 2, 1 }));
+        string rowSteps = input.Layout == FeatureLayout.StepMajor
+            ? Node("Reshape", "row_steps", [features, Long("step_shape", 0, -1, inputSize)])
+            : Node("Transpose", "row_steps", [Node("Reshape", "channels", [features, Long("channel_shape", 0, inputSize, -1)])], A("perm", new long[] { 0, 2, 1 }));
+        // One all-NaN step appended: never a real step, and it keeps every reduction below defined when
+        // the input has no step at all.
+        string steps = Node("Pad", "steps", [rowSteps, Long("pad_one_step", 0, 0, 0, 0, 1, 0), Float("nan_pad", float.NaN)]);
 
         // Each row's length: its last step holding a value that is not NaN (every step for 0.1.0 models).
         string isNaN = Node("IsNaN", "is_nan", [steps]);
         string one = Float("one", 1f);
         string stepCount = Node("Cast", "step_count", [Node("Gather", "steps_dim", [Node("Shape", "shape", [steps]), graph.Constant([1L], [], "MlNetLstm_axis1")], A("axis", 0L))], A("to", typeof(float)));
+        string rowStepCount = Node("Sub", "row_step_count", [stepCount, one]);
         string positions = Node("Range", "positions", [one, Node("Add", "step_limit", [stepCount, one]), one]);
         string lengths;
         if (input.TrailingNaNIsPadding)
@@ -75,7 +80,7 @@ internal static class LstmOnnxGraph
         }
         else
         {
-            lengths = Node("Expand", "lengths", [stepCount, Node("Slice", "rows_dim", [Node("Shape", "shape_rows", [steps]), Long("zero", 0), Long("one_i", 1)])]);
+            lengths = Node("Expand", "lengths", [rowStepCount, Node("Slice", "rows_dim", [Node("Shape", "shape_rows", [steps]), Long("zero", 0), Long("one_i", 1)])]);
         }
 
         // A row is unusable with a NaN or infinity among its real steps, or with no step.
@@ -104,13 +109,15 @@ internal static class LstmOnnxGraph
         {
             var (w, r, b) = LayerWeights(weights, layer, shape);
             string prefix = $"MlNetLstm_l{layer}_";
-            string outputs = V($"l{layer}_y"), hidden = V($"l{layer}_y_h");
+            bool last = layer == shape.NumberOfLayers - 1;
+            // The last layer's sequence of outputs is not needed: an empty name leaves it uncomputed.
+            string outputs = last ? "" : V($"l{layer}_y"), hidden = V($"l{layer}_y_h");
             graph.Node("LSTM",
                 [sequence, graph.Constant(w.Values, w.Dims, prefix + "W"), graph.Constant(r.Values, r.Dims, prefix + "R"), graph.Constant(b.Values, b.Dims, prefix + "B"), sequenceLengths],
                 [outputs, hidden],
                 A("hidden_size", (long)shape.HiddenSize), A("direction", shape.Bidirectional ? "bidirectional" : "forward"));
             finalHidden = hidden;
-            if (layer == shape.NumberOfLayers - 1)
+            if (last)
                 break;
             // Y is [steps, directions, rows, hidden]: the next layer reads [steps, rows, directions × hidden].
             sequence = Node("Reshape", $"l{layer}_next",
@@ -118,12 +125,12 @@ internal static class LstmOnnxGraph
         }
 
         // Y_h is [directions, rows, hidden]: the forward direction's last step, the backward direction's first.
-        string last = Node("Reshape", "last",
-            [Node("Transpose", "y_h_t", [finalHidden], A("perm", new long[] { 1, 0, 2 })), Long("last_shape", 0, -1)]);
+        string finalState = Node("Reshape", "final_state",
+            [Node("Transpose", "y_h_t", [finalHidden], A("perm", new long[] { 1, 0, 2 })), Long("final_state_shape", 0, -1)]);
         var outputWeight = Floats(weights["output.weight"]);
         var outputBias = Floats(weights["output.bias"]);
         string logits = Node("Gemm", "logits",
-            [last, graph.Constant(outputWeight, [shape.ClassCount, shape.HiddenSize * shape.Directions], "MlNetLstm_output_W"),
+            [finalState, graph.Constant(outputWeight, [shape.ClassCount, shape.HiddenSize * shape.Directions], "MlNetLstm_output_W"),
              graph.Constant(outputBias, [shape.ClassCount], "MlNetLstm_output_B")],
             A("transB", 1L));
         string probabilities = Node("Softmax", "probabilities", [logits], A("axis", 1L));
@@ -131,10 +138,11 @@ internal static class LstmOnnxGraph
         string unusableColumn = Node("Unsqueeze", "unusable_col", [unusable], A("axes", new long[] { 1 }));
         graph.Node("Where", [unusableColumn, Float("nan", float.NaN), probabilities], [graph.OutputColumn(model.Columns.Score, scoreType)]);
         string index = Node("ArgMax", "argmax", [probabilities], A("axis", 1L), A("keepdims", 0L));
-        string key = Node("Cast", "key", [Node("Add", "key_i", [index, graph.Constant([1L], [], "MlNetLstm_one_i64")])], A("to", typeof(uint)));
-        string missing = Node("Cast", "missing_key", [graph.Constant([0L], [], "MlNetLstm_zero_i64")], A("to", typeof(uint)));
+        string key = Node("Add", "key_i64", [index, graph.Constant([1L], [], "MlNetLstm_one_i64")]);
+        // Chosen in int64 and cast last: ONNX Runtime's Where has no uint32 kernel in many versions.
+        string keyOrMissing = Node("Where", "key_or_missing", [unusable, graph.Constant([0L], [], "MlNetLstm_zero_i64"), key]);
         // A scalar column is [rows, 1] in ML.NET's ONNX graphs.
-        string keyColumn = Node("Unsqueeze", "key_col", [Node("Where", "key_or_missing", [unusable, missing, key])], A("axes", new long[] { 1 }));
+        string keyColumn = Node("Unsqueeze", "key_col", [Node("Cast", "key_u32", [keyOrMissing], A("to", typeof(uint)))], A("axes", new long[] { 1 }));
         graph.Node("Identity", [keyColumn], [graph.OutputColumn(model.Columns.PredictedLabel, keyType)]);
     }
 

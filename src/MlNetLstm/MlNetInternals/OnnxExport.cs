@@ -27,9 +27,18 @@ internal static class OnnxExport
     /// </summary>
     public static ScoredDataView ScoredView(IDataView input, DataViewSchema schema, ScoringColumns columns, BatchScorer scorer)
     {
-        if (!InternalApiCheck.OnnxInterfacesExist)
-            return new ScoredDataView(input, schema, columns, scorer);
-        return ExportableView(input, schema, columns, scorer);
+        if (InternalApiCheck.OnnxInterfacesExist)
+        {
+            try
+            {
+                return ExportableView(input, schema, columns, scorer);
+            }
+            catch (TypeLoadException)
+            {
+                // The interfaces changed shape (a member added): export is lost, scoring must not be.
+            }
+        }
+        return new ScoredDataView(input, schema, columns, scorer);
     }
 
     // Not inlined: the type implementing ML.NET's internal interfaces loads only once they are known to exist.

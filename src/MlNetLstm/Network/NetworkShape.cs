@@ -9,6 +9,12 @@ internal sealed record NetworkShape(int InputSize, int HiddenSize, int NumberOfL
     public int Directions => Bidirectional ? 2 : 1;
 
     /// <summary>
+    /// Floats a forward pass holds per step of a row: the inputs, and per layer its outputs and the four
+    /// gates of each direction — what a pass's memory budget is counted in.
+    /// </summary>
+    public long ForwardValuesPerStep => InputSize + (long)NumberOfLayers * Directions * HiddenSize * 5;
+
+    /// <summary>
     /// Every weight tensor of <see cref="LstmClassifierNetwork"/> for this shape, by state-dict name, in
     /// state-dict order. The one statement of the network's layout: the network's constructor builds
     /// exactly these (a test compares them), and model files are checked against them.

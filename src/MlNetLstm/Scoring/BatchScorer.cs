@@ -38,6 +38,12 @@ internal sealed class BatchScorer : IDisposable
     }
 
     public LstmModel Model { get; }
+
+    /// <summary>
+    /// What one step of one row costs in a forward pass, in floats: its inputs, and each layer's outputs
+    /// and gates; the budget of a pass is counted in these.
+    /// </summary>
+    public long ValuesPerStep => Model.Shape.ForwardValuesPerStep;
     public SequenceShape Input => Model.Input;
     public string FeatureColumn => Model.Columns.Features;
     public int ClassCount { get; }
@@ -233,12 +239,19 @@ internal sealed class ScoringBatch : IDisposable
             uniform = steps[row] == length;
         if (uniform)
         {
-            yield return (() => new SequenceBatch(staging.narrow(0, 0, (long)Count * length * inputSize).view(Count, length, inputSize), null),
-                Enumerable.Range(0, Count).ToArray());
+            // Consecutive rows of one length: slices of the staging tensor, within the work budget.
+            long perRow = (long)length * scorer.ValuesPerStep;
+            int rowsPerPass = (int)Math.Clamp(BatchScorer.ReadAheadBytes / sizeof(float) / perRow, 1, Count);
+            for (int first = 0; first < Count; first += rowsPerPass)
+            {
+                int start = first, rows = Math.Min(rowsPerPass, Count - first);
+                yield return (() => new SequenceBatch(staging.narrow(0, (long)start * length * inputSize, (long)rows * length * inputSize).view(rows, length, inputSize), null),
+                    Enumerable.Range(start, rows).ToArray());
+            }
             yield break;
         }
         var usable = Enumerable.Range(0, Count).Where(row => problems[row] == RowProblem.None);
-        foreach (var group in SequenceBatch.EqualLengthGroups(usable, row => steps[row], inputSize, Capacity, BatchScorer.ReadAheadBytes / sizeof(float)))
+        foreach (var group in SequenceBatch.LengthGroups(usable, row => steps[row], scorer.ValuesPerStep, Capacity, BatchScorer.ReadAheadBytes / sizeof(float)))
             yield return (() => SequenceBatch.Build(inputSize, group.Length, i => staging.FloatSpan().Slice(offsets[group[i]], steps[group[i]] * inputSize)), group);
     }
 

@@ -44,19 +44,51 @@ internal sealed record SequenceBatch(Tensor Values, long[]? Lengths)
         return new SequenceBatch(tensor, lengths);
     }
 
+    /// <summary>Rows of one length that make a forward pass of their own; fewer go into packed batches.</summary>
+    public const int MinimumGroupRows = 8;
+
     /// <summary>
-    /// Splits rows into groups that each make one batch of a single length within <paramref name="maxValues"/>
-    /// values (at least one row each), shortest first — so padding costs nothing and a row's scores do
-    /// not depend on which other rows it is read with.
+    /// Splits rows into forward passes: rows of one length together when there are at least
+    /// <see cref="MinimumGroupRows"/> of them (the unpacked path: no padding at all), the rest sorted by
+    /// length into packed batches of similar lengths. Each pass stays within <paramref name="maxValues"/>
+    /// values of work (steps × <paramref name="valuesPerStep"/> per row) and <paramref name="maxRows"/> rows.
     /// </summary>
-    public static IEnumerable<int[]> EqualLengthGroups(IEnumerable<int> rows, Func<int, int> stepsOf, int inputSize, int maxRows, long maxValues)
+    /// <param name="rows">The rows to split.</param>
+    /// <param name="stepsOf">Each row's length.</param>
+    /// <param name="valuesPerStep">What a step costs in a forward pass: its inputs and the layers' outputs.</param>
+    /// <param name="maxRows">Rows per pass at most.</param>
+    /// <param name="maxValues">Work per pass at most (at least one row per pass).</param>
+    public static IEnumerable<int[]> LengthGroups(IEnumerable<int> rows, Func<int, int> stepsOf, long valuesPerStep, int maxRows, long maxValues)
     {
+        var leftovers = new List<int>();
         foreach (var sameLength in rows.GroupBy(stepsOf).OrderBy(g => g.Key))
         {
-            long rowValues = Math.Max(1L, (long)sameLength.Key * inputSize);
-            int perBatch = (int)Math.Clamp(maxValues / rowValues, 1, maxRows);
-            foreach (var chunk in sameLength.Chunk(perBatch))
+            var members = sameLength.ToArray();
+            if (members.Length < MinimumGroupRows)
+            {
+                leftovers.AddRange(members);
+                continue;
+            }
+            foreach (var chunk in Chunks(members, stepsOf, valuesPerStep, maxRows, maxValues))
                 yield return chunk;
+        }
+        foreach (var chunk in Chunks(leftovers.ToArray(), stepsOf, valuesPerStep, maxRows, maxValues))
+            yield return chunk;
+    }
+
+    /// <summary>Consecutive runs of rows (sorted by length) whose padded work fits the budget.</summary>
+    private static IEnumerable<int[]> Chunks(int[] rows, Func<int, int> stepsOf, long valuesPerStep, int maxRows, long maxValues)
+    {
+        int start = 0;
+        while (start < rows.Length)
+        {
+            int end = start + 1;
+            // Sorted by length: the last row is the longest, so it sets the padded size of the pass.
+            while (end < rows.Length && end - start < maxRows && (end - start + 1) * (long)stepsOf(rows[end]) * valuesPerStep <= maxValues)
+                end++;
+            yield return rows[start..end];
+            start = end;
         }
     }
 }
+

@@ -227,7 +227,7 @@ internal static class LstmTrainingLoop
 
     /// <summary>
     /// Mean cross-entropy and accuracy over some rows, without gradients, dropout or class weights; read
-    /// as scoring reads them, rows of one length per forward pass.
+    /// as scoring reads them, grouped by length.
     /// </summary>
     public static (double Loss, double Accuracy) Evaluate(LstmClassifierNetwork network, TrainingRows data)
     {
@@ -238,8 +238,8 @@ internal static class LstmTrainingLoop
             using var inference = inference_mode();
             double lossSum = 0;
             long correct = 0;
-            var groups = Sequences.SequenceBatch.EqualLengthGroups(Enumerable.Range(0, data.Count), data.StepsAt,
-                network.Shape.InputSize, EvaluationBatchSize, Scoring.BatchScorer.ReadAheadBytes / sizeof(float));
+            var groups = Sequences.SequenceBatch.LengthGroups(Enumerable.Range(0, data.Count), data.StepsAt,
+                network.Shape.ForwardValuesPerStep, EvaluationBatchSize, Scoring.BatchScorer.ReadAheadBytes / sizeof(float));
             foreach (var group in groups)
             {
                 using var scope = NewDisposeScope();
