@@ -10,6 +10,9 @@ public sealed class ModelHolder : IDisposable
     /// <summary>The loaded model, or null while it is loading.</summary>
     public ServedModel? Current => Volatile.Read(ref model);
 
+    /// <summary>Whether loading failed (the service then stops with <see cref="ModelLoader.LoadFailedExitCode"/>).</summary>
+    public bool LoadFailed { get; set; }
+
     /// <summary>Makes <paramref name="loaded"/> the served model; disposes it at once if the service is already shutting down.</summary>
     public void Publish(ServedModel loaded)
     {
@@ -47,7 +50,12 @@ public sealed class ModelLoader(ServiceOptions options, ModelHolder holder, IHos
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await Task.Yield(); // let the server start
+        // Hosted services start before the server listens: load once it does, so /health answers meanwhile
+        // and a failure stops a started application rather than cancelling its start.
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        using (stoppingToken.Register(() => started.TrySetCanceled(stoppingToken)))
+            await started.Task;
         try
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -61,7 +69,7 @@ public sealed class ModelLoader(ServiceOptions options, ModelHolder holder, IHos
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"error: cannot serve '{options.ModelPath}': {e.Message.ReplaceLineEndings(" ")}");
-            Environment.ExitCode = LoadFailedExitCode;
+            holder.LoadFailed = true;
             lifetime.StopApplication();
         }
     }

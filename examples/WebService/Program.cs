@@ -26,13 +26,12 @@ public sealed class Program
         }
         if (!File.Exists(options.ModelPath))
         {
-            Console.Error.WriteLine(options.IsDefaultModel
-                ? $"error: no model at {options.ModelPath}: write it with `{ServiceOptions.DefaultModelCommand}`, or pass --model PATH."
-                : $"error: model file '{options.ModelPath}' does not exist.");
+            Console.Error.WriteLine($"error: {options.MissingModelMessage}");
             return ModelLoader.LoadFailedExitCode;
         }
+        var holder = app.Services.GetRequiredService<ModelHolder>(); // the container is disposed when Run returns
         app.Run();
-        return Environment.ExitCode;
+        return holder.LoadFailed ? ModelLoader.LoadFailedExitCode : 0;
     }
 
     public static WebApplication Build(string[] args)

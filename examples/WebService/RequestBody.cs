@@ -27,7 +27,7 @@ public static class RequestBody
     {
         if (request.ContentLength > maxBytes)
             return (null, TooLarge(maxBytes));
-        // Kestrel then stops reading at the limit, even without a Content-Length.
+        // The server's own limit (Kestrel: 30 MB by default) becomes this one, so a larger setting works too.
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeLimit)
             sizeLimit.MaxRequestBodySize = maxBytes;
 

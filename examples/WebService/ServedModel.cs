@@ -58,7 +58,7 @@ public sealed class ServedModel : IDisposable
         catch (Exception e) when (e is not IOException and not UnauthorizedAccessException)
         {
             // ML.NET reports a damaged or foreign file with several exception types.
-            throw new InvalidDataException($"'{path}' is not a readable ML.NET model zip: {e.Message}", e);
+            throw new InvalidDataException($"not a readable ML.NET model zip: {e.Message}", e);
         }
         try
         {
@@ -74,16 +74,16 @@ public sealed class ServedModel : IDisposable
     private static ServedModel Describe(MLContext mlContext, ITransformer pipeline, DataViewSchema inputSchema, string path, ServiceOptions options)
     {
         var classifier = Flatten(pipeline).OfType<LstmClassifierTransformer>().LastOrDefault()
-            ?? throw new InvalidDataException($"'{path}' holds no LstmClassifier.");
+            ?? throw new InvalidDataException("the model holds no LstmClassifier.");
         var features = inputSchema.GetColumnOrNull(classifier.FeatureColumnName);
         if (features is not { Type: VectorDataViewType { ItemType: NumberDataViewType } featureType } || featureType.ItemType != NumberDataViewType.Single)
             throw new InvalidDataException(
-                $"'{path}': the LSTM reads column '{classifier.FeatureColumnName}', which the model's input is not as a vector of float; the service feeds that input column straight from the request.");
+                $"the LSTM reads column '{classifier.FeatureColumnName}', which the model's input is not as a vector of float; the service feeds that input column straight from the request.");
         // The label (needed by MapValueToKey in the pipeline) is the one other input the service can fill: with a missing value.
         var others = inputSchema.Where(c => !c.IsHidden && c.Name != classifier.FeatureColumnName).ToList();
         if (others.Count > 1)
             throw new InvalidDataException(
-                $"'{path}': the model's input has columns {string.Join(", ", others.Select(c => $"'{c.Name}'"))} besides '{classifier.FeatureColumnName}'; the service fills only one of them (the label).");
+                $"the model's input has columns {string.Join(", ", others.Select(c => $"'{c.Name}'"))} besides '{classifier.FeatureColumnName}'; the service fills only one of them (the label).");
         DataViewSchema.Column? label = others.Count == 1 ? others[0] : null;
 
         var outputSchema = pipeline.GetOutputSchema(inputSchema);

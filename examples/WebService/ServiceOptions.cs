@@ -45,6 +45,11 @@ public sealed record ServiceOptions
     /// <summary>The command that writes the default model, named when it is missing.</summary>
     public const string DefaultModelCommand = "dotnet run --project examples/MnistLstm -c Release";
 
+    /// <summary>What to tell the user when <see cref="ModelPath"/> does not exist: for the default, the command that writes it.</summary>
+    public string MissingModelMessage => IsDefaultModel
+        ? $"no model at {ModelPath}: write it with `{DefaultModelCommand}`, or pass --model PATH."
+        : $"model file '{ModelPath}' does not exist.";
+
     /// <exception cref="ArgumentException">A setting has a value the service cannot use; the message names it.</exception>
     public static ServiceOptions From(IConfiguration configuration)
     {
