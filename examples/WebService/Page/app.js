@@ -89,7 +89,6 @@ pad.addEventListener("pointerdown", event => {
   drawing = true;
   last = toPad(event);
   dot(last);
-  predictPad();
 });
 pad.addEventListener("pointermove", event => {
   if (!drawing) return;
