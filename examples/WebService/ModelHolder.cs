@@ -60,11 +60,12 @@ public sealed class ModelLoader(ServiceOptions options, ModelHolder holder, IHos
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var model = ServedModel.Load(options.ModelPath, options);
+            TorchSharp.torch.set_num_threads(options.TorchThreads);
             holder.Publish(model);
-            logger.LogInformation("Serving {File}: {Classes} classes ({Labels}), {Input}, loaded in {Seconds:F1} s",
+            logger.LogInformation("Serving {File}: {Classes} classes ({Labels}), {Input}, loaded in {Seconds:F1} s; scoring with {Scoring}, {Threads} libtorch thread(s)",
                 model.Info.ModelFile, model.Info.ClassCount, string.Join(", ", model.Labels.Take(12)),
                 model.FeatureLength is int length ? $"{length} features" : $"any whole number of steps of {model.InputSize}",
-                clock.Elapsed.TotalSeconds);
+                clock.Elapsed.TotalSeconds, model.Info.Scoring, options.TorchThreads);
         }
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
         {

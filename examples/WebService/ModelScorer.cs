@@ -41,6 +41,8 @@ internal sealed class ModelScorer<TLabel, TPredicted> : IModelScorer
     private readonly ITransformer pipeline;
     private readonly SchemaDefinition inputDefinition;
     private readonly SchemaDefinition outputDefinition;
+    private readonly string scoreColumn;
+    private readonly string predictedColumn;
     private readonly Func<TPredicted, string> labelText;
     private readonly ScoringMode mode;
     private readonly ObjectPool<PredictionEngine<ModelInput<TLabel>, ModelOutput<TPredicted>>> engines;
@@ -59,6 +61,8 @@ internal sealed class ModelScorer<TLabel, TPredicted> : IModelScorer
             Bind(inputDefinition, nameof(ModelInput<TLabel>.Label), labelColumn.Name, labelColumn.Type);
         else
             inputDefinition.RemoveAll(c => c.MemberName == nameof(ModelInput<TLabel>.Label));
+        scoreColumn = score.Name;
+        predictedColumn = predicted.Name;
         outputDefinition = SchemaDefinition.Create(typeof(ModelOutput<TPredicted>), SchemaDefinition.Direction.Write);
         Bind(outputDefinition, nameof(ModelOutput<TPredicted>.Score), score.Name, type: null);
         Bind(outputDefinition, nameof(ModelOutput<TPredicted>.PredictedLabel), predicted.Name, type: null);
@@ -95,11 +99,24 @@ internal sealed class ModelScorer<TLabel, TPredicted> : IModelScorer
 
     public IReadOnlyList<Prediction> PredictBatch(IReadOnlyList<float[]> rows)
     {
-        var view = mlContext.Data.LoadFromEnumerable(rows.Select(Input), inputDefinition);
-        // One cursor reads the rows ahead and scores them together, a forward pass per length.
-        return mlContext.Data.CreateEnumerable<ModelOutput<TPredicted>>(pipeline.Transform(view), reuseRowObject: false, schemaDefinition: outputDefinition)
-            .Select(ToPrediction)
-            .ToList();
+        var scored = pipeline.Transform(mlContext.Data.LoadFromEnumerable(rows.Select(Input), inputDefinition));
+        // A plain cursor rather than CreateEnumerable, whose typed reader costs about 1 ms to set up per call.
+        // It reads the rows ahead and scores them together, a forward pass per length.
+        var score = scored.Schema[scoreColumn];
+        var predicted = scored.Schema[predictedColumn];
+        using var cursor = scored.GetRowCursor([score, predicted]);
+        var getScore = cursor.GetGetter<VBuffer<float>>(score);
+        var getPredicted = cursor.GetGetter<TPredicted>(predicted);
+        var predictions = new List<Prediction>(rows.Count);
+        VBuffer<float> scores = default;
+        TPredicted label = default!;
+        while (cursor.MoveNext())
+        {
+            getScore(ref scores);
+            getPredicted(ref label);
+            predictions.Add(new Prediction(labelText(label), scores.DenseValues().ToArray()));
+        }
+        return predictions;
     }
 
     private ModelInput<TLabel> Input(float[] features) => new() { Label = missingLabel, Features = features };

@@ -103,7 +103,7 @@ public sealed class ServedModel : IDisposable
             label?.Name, classifier.ClassCount, classifier.FeatureLayout.ToString(), classifier.InputNormalization.ToString(),
             classifier.HiddenSize, classifier.NumberOfLayers, classifier.Bidirectional,
             classifier.TrainingSummary, classifier.TrainingSummary?.ToString(), LibraryVersion, Path.GetFileName(path), image,
-            options.Scoring == ScoringMode.Engines ? "engines" : "transformer", options.MaxBatchRows, options.MaxRequestBytes);
+            options.Scoring == ScoringMode.Engines ? "engines" : "transformer", options.TorchThreads, options.MaxBatchRows, options.MaxRequestBytes);
         return new ServedModel(pipeline, classifier, scorer, labels, featureLength, info);
     }
 
@@ -188,6 +188,7 @@ public sealed record ImageShape(int Width, int Height);
 /// <param name="ModelFile">The model file's name.</param>
 /// <param name="Image">The image shape for models that read 28×28 digits row by row (the page then offers a canvas), else null.</param>
 /// <param name="Scoring">How single rows are scored: "engines" or "transformer".</param>
+/// <param name="TorchThreads">libtorch's intra-op threads in the service.</param>
 /// <param name="MaxBatchRows">Rows one POST /predict/batch may hold.</param>
 /// <param name="MaxRequestBytes">Bytes one request body may hold.</param>
 public sealed record ModelInfo(
@@ -209,5 +210,6 @@ public sealed record ModelInfo(
     string ModelFile,
     ImageShape? Image,
     string Scoring,
+    int TorchThreads,
     int MaxBatchRows,
     long MaxRequestBytes);

@@ -122,6 +122,8 @@ public sealed class ServiceFactory(string modelPath, params (string Key, string 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting(WebService.ServiceOptions.ModelKey, modelPath);
+        // libtorch's thread count is process-wide: the service keeps the test process's as it is.
+        builder.UseSetting(WebService.ServiceOptions.TorchThreadsKey, TorchSharp.torch.get_num_threads().ToString(System.Globalization.CultureInfo.InvariantCulture));
         foreach (var (key, value) in settings)
             builder.UseSetting(key, value);
     }

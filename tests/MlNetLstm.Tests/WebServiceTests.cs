@@ -176,6 +176,23 @@ public class WebServiceTests
     }
 
     /// <summary>Bodies the service must refuse, with a fragment of the detail that must name the problem.</summary>
+    [Test]
+    public async Task TheServiceSetsLibtorchsThreadsToItsSetting()
+    {
+        int before = TorchSharp.torch.get_num_threads();
+        try
+        {
+            using var factory = new ServiceFactory(ServedModels.Digits, (ServiceOptions.TorchThreadsKey, before == 1 ? "2" : "1"));
+            var model = await GetJson(await factory.ReadyClientAsync(), "/model");
+            Assert.That(TorchSharp.torch.get_num_threads(), Is.EqualTo(before == 1 ? 2 : 1));
+            Assert.That(model.GetProperty("torchThreads").GetInt32(), Is.EqualTo(before == 1 ? 2 : 1));
+        }
+        finally
+        {
+            TorchSharp.torch.set_num_threads(before);
+        }
+    }
+
     private static IEnumerable<TestCaseData> BadRequests()
     {
         string digit = Floats(784, 0.5f);
@@ -328,6 +345,8 @@ public class WebServiceTests
         Assert.That(options.ModelPath, Does.EndWith(Path.Combine("assets", "outputs", "mnist-lstm.zip")));
         Assert.That(options.MissingModelMessage, Does.Contain("dotnet run --project examples/MnistLstm -c Release"));
         Assert.That(options.MissingModelMessage, Does.Not.Contain("\n"));
+        Assert.That(options.Scoring, Is.EqualTo(ScoringMode.Engines));
+        Assert.That(options.TorchThreads, Is.EqualTo(1));
     }
 
     [Test]
@@ -359,6 +378,7 @@ public class WebServiceTests
     [TestCase("--scoring", "fast", "--scoring must be 'engines' or 'transformer'")]
     [TestCase("--max-batch-rows", "0", "--max-batch-rows must be a positive whole number")]
     [TestCase("--max-request-bytes", "1e6", "--max-request-bytes must be a positive whole number")]
+    [TestCase("--torch-threads", "-1", "--torch-threads must be a positive whole number")]
     public void BadSettingsAreOneErrorLine(string option, string value, string message)
     {
         var (exitCode, error) = RunMain([option, value, "--model", ServedModels.Digits]);
