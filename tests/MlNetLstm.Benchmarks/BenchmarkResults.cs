@@ -111,7 +111,7 @@ public sealed class BenchmarkResults
             Row($"HTTP POST /predict, {HttpLoadRun.Clients} clients (requests/s)", http.Default.RequestsPerSecond);
             Row("  latency p50 (ms)", http.Default.P50Ms, "F2");
             Row("  latency p99 (ms)", http.Default.P99Ms, "F2");
-            Row($"  errors / answers unlike PredictionEngine of {http.Default.Requests}", http.Default.Errors + http.Default.Mismatches);
+            Row($"  errors + wrong answers (of {http.Default.Requests:N0})", http.Default.Errors + http.Default.Mismatches);
             Row("  --scoring engines (requests/s)", http.Engines);
             Row("  --scoring transformer (requests/s)", http.Transformer);
         }

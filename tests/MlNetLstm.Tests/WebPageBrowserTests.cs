@@ -9,7 +9,8 @@ namespace MlNetLstm.Tests;
 /// <summary>
 /// examples/WebService's page in headless Chromium (Debian's chromium and chromium-driver; nothing is
 /// downloaded), against the service on a real loopback port: a shipped test digit shows the library's
-/// prediction, and a stroke drawn with the mouse gets probabilities that sum to 1.
+/// prediction, a stroke drawn with the mouse gets probabilities that sum to 1, and a model that does not
+/// read digits gets its description and a features box.
 /// </summary>
 [NonParallelizable]
 public class WebPageBrowserTests
@@ -21,7 +22,9 @@ public class WebPageBrowserTests
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     private ServiceFactory service = null!;
+    private ServiceFactory sequenceService = null!;
     private Uri address = null!;
+    private Uri sequenceAddress = null!;
     private string profile = null!;
     private ChromeDriver? browser;
 
@@ -43,6 +46,9 @@ public class WebPageBrowserTests
         service = new ServiceFactory(ServedModels.Digits);
         service.UseKestrel(0);
         address = (await service.ReadyClientAsync()).BaseAddress!;
+        sequenceService = new ServiceFactory(ServedModels.Sequences);
+        sequenceService.UseKestrel(0);
+        sequenceAddress = (await sequenceService.ReadyClientAsync()).BaseAddress!;
 
         profile = Directory.CreateTempSubdirectory("mlnetlstm-chromium-").FullName;
         var options = new ChromeOptions { BinaryLocation = Chromium };
@@ -61,6 +67,7 @@ public class WebPageBrowserTests
     {
         browser?.Quit();
         service?.Dispose();
+        sequenceService?.Dispose();
         if (profile is not null)
             Directory.Delete(profile, recursive: true);
     }
@@ -118,6 +125,30 @@ public class WebPageBrowserTests
         page.GetScreenshot().SaveAsFile(ScreenshotPath);
         TestContext.AddTestAttachment(ScreenshotPath, "the page after drawing a 7");
         TestContext.Out.WriteLine($"Screenshot: {ScreenshotPath}");
+    }
+
+    [Test]
+    public void AnyOtherModelShowsItsDescriptionAndTakesAFeaturesArray()
+    {
+        var row = VariableSequences.Make(1, 5)[0];
+        using var offline = new OfflineModel<VariableRow, SequenceOutput>(ServedModels.Sequences);
+        var expected = offline.Predict(row);
+
+        browser!.Navigate().GoToUrl(sequenceAddress);
+        Wait(browser, p => p.FindElement(By.Id("features-ui")).Displayed, "the features box");
+        Assert.That(browser.FindElement(By.Id("digit-ui")).Displayed, Is.False);
+        Assert.That(browser.FindElement(By.Id("model-info")).Text, Does.Contain("\"inputSize\": 2").And.Contain("\"featureLength\": null"));
+
+        var box = browser.FindElement(By.Id("features-text"));
+        box.SendKeys("[" + string.Join(", ", row.Features.Select(v => v.ToString("R", CultureInfo.InvariantCulture))) + "]");
+        browser.FindElement(By.Id("predict-text")).Click();
+        Wait(browser, p => p.FindElement(By.Id("predicted")).Text == expected.PredictedLabel, $"the library's prediction '{expected.PredictedLabel}'");
+        Assert.That(Probabilities(browser).Select(b => b.Probability), Is.EqualTo(expected.Score.Select(s => (double)s)).Within(1e-6));
+
+        box.Clear();
+        box.SendKeys("[1, 2, 3]");
+        browser.FindElement(By.Id("predict-text")).Click();
+        Wait(browser, p => p.FindElement(By.Id("status")).Text.Contains("'features' has 3 values"), "the service's reason for refusing 3 values");
     }
 
     private ChromeDriver OpenPage()

@@ -27,6 +27,7 @@ async function start() {
     return;
   }
   model = await response.json();
+  document.title = `MlNetLstm: ${model.modelFile}`;
   $("model-line").textContent = describe(model);
   $("model-info").textContent = JSON.stringify(model, null, 2);
   buildBars();
@@ -35,6 +36,8 @@ async function start() {
     $("digit-ui").hidden = false;
     clearPad();
   } else {
+    $("title").textContent = "Send a sequence, see how the LSTM classifies it";
+    $("model-details").open = true;
     $("features-ui").hidden = false;
     $("features-text").placeholder = model.featureLength
       ? `[${model.featureLength} numbers]`
@@ -46,7 +49,8 @@ function describe(m) {
   const input = m.featureLength
     ? `${m.featureLength} values (${m.sequenceLength} steps of ${m.inputSize})`
     : `sequences of any length, ${m.inputSize} value${m.inputSize === 1 ? "" : "s"} per step`;
-  return `${m.modelFile}: an LSTM of ${m.hiddenSize} units${m.numberOfLayers > 1 ? ` × ${m.numberOfLayers} layers` : ""} reading ${input} ` +
+  const layers = (m.numberOfLayers > 1 ? ` × ${m.numberOfLayers} layers` : "") + (m.bidirectional ? ", both directions," : "");
+  return `${m.modelFile}: an LSTM of ${m.hiddenSize} units${layers} reading ${input} ` +
     `into ${m.classCount} classes. MlNetLstm ${m.libraryVersion}.`;
 }
 
