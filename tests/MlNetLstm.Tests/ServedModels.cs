@@ -127,11 +127,14 @@ public sealed class ServiceFactory(string modelPath, params (string Key, string 
         foreach (var (key, value) in settings)
             builder.UseSetting(key, value);
     }
+}
 
+public static class ServiceClients
+{
     /// <summary>A client once GET /health says the model is loaded.</summary>
-    public async Task<HttpClient> ReadyClientAsync()
+    public static async Task<HttpClient> ReadyClientAsync(this WebApplicationFactory<WebService.Program> factory)
     {
-        var client = CreateClient();
+        var client = factory.CreateClient();
         var deadline = DateTime.UtcNow.AddMinutes(1);
         while ((await client.GetAsync("/health")).StatusCode != System.Net.HttpStatusCode.OK)
         {

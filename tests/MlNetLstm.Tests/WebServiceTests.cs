@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.TestHost;
@@ -294,6 +296,50 @@ public class WebServiceTests
             }
         })));
         Assert.That(mismatches, Is.Zero);
+    }
+
+    [Test]
+    public async Task StoppingTheServiceLetsTheRequestsInFlightFinish()
+    {
+        const int requests = 8;
+        var arrived = new CountdownEvent(requests);
+        using var stopping = new ServiceFactory(ServedModels.Digits);
+        // Each request signals its arrival, then takes a while, so that all are in flight when the host stops.
+        using var factory = stopping.WithWebHostBuilder(builder => builder.ConfigureTestServices(services =>
+            services.AddSingleton<IStartupFilter>(new SlowRequests(arrived, TimeSpan.FromMilliseconds(300)))));
+        factory.UseKestrel(0);
+        // A client of its own: the factory disposes the clients it made when it stops.
+        using var client = new HttpClient { BaseAddress = (await factory.ReadyClientAsync()).BaseAddress };
+        arrived.Reset();
+        var rows = testDigits.Take(20).Select(d => d.Features).ToArray();
+        var inFlight = Enumerable.Range(0, requests).Select(_ => client.PostAsync("/predict/batch", Json(new { rows }))).ToList();
+        Assert.That(arrived.Wait(TimeSpan.FromSeconds(30)), "every request reached the service");
+
+        var stop = Task.Run(() => factory.Dispose());
+        foreach (var response in await Task.WhenAll(inFlight))
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            Assert.That(body.RootElement.GetProperty("predictions").GetArrayLength(), Is.EqualTo(rows.Length));
+        }
+        await stop;
+    }
+
+    private sealed class SlowRequests(CountdownEvent arrived, TimeSpan delay) : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use(async (context, handler) =>
+            {
+                if (context.Request.Path == "/predict/batch")
+                {
+                    arrived.Signal();
+                    await Task.Delay(delay);
+                }
+                await handler(context);
+            });
+            next(app);
+        };
     }
 
     [Test]
