@@ -26,7 +26,7 @@ public sealed record ServiceOptions
 
     public const int DefaultMaxBatchRows = 256;
 
-    /// <summary>8 MiB: a full batch of 256 MNIST rows written by JavaScript's JSON.stringify takes about 4 MB.</summary>
+    /// <summary>8 MiB: a full batch of 256 MNIST digits (pixels ÷ 255, as JavaScript's JSON.stringify writes them) takes about 1.4 MB.</summary>
     public const long DefaultMaxRequestBytes = 8L << 20;
 
     /// <summary>The model file to serve.</summary>
@@ -46,7 +46,7 @@ public sealed record ServiceOptions
     /// <summary>
     /// libtorch's intra-op threads (process-wide). One by default: concurrent requests already keep the cores
     /// busy, and splitting a forward pass of a few rows across threads costs more than it saves (measured:
-    /// about 1.6 times the requests per second of libtorch's default of one thread per core, 16 clients on 2 cores).
+    /// about twice the requests per second of libtorch's default of one thread per core, 16 clients on 2 cores).
     /// </summary>
     public int TorchThreads { get; init; } = 1;
 
