@@ -25,6 +25,7 @@ public sealed class BenchmarkResults
     public double RssGrowthRatio { get; set; }
     public SmallFitUnderLoad.SmallFitSeconds? SmallFit { get; set; }
     public OnnxRuntimeScoring.Figures? Onnx { get; set; }
+    public HttpLoadRun.Results? Http { get; set; }
     public List<Baseline> Baselines { get; } = new();
 
     /// <summary>Median over interleaved pairs of the Fit / raw training throughput ratio.</summary>
@@ -50,6 +51,17 @@ public sealed class BenchmarkResults
         ["onnx_infer_samples_per_s"] = Onnx?.SamplesPerSecond,
         ["onnx_single_row_p50_ms"] = Onnx?.SingleRowP50Ms,
         ["onnx_single_row_p99_ms"] = Onnx?.SingleRowP99Ms,
+        ["http_clients"] = Http is null ? null : HttpLoadRun.Clients,
+        ["http_requests"] = Http?.Default.Requests,
+        ["http_errors"] = Http?.Default.Errors,
+        ["http_mismatches"] = Http?.Default.Mismatches,
+        ["http_p50_ms"] = Http?.Default.P50Ms,
+        ["http_p99_ms"] = Http?.Default.P99Ms,
+        ["http_requests_per_s"] = Http?.Default.RequestsPerSecond,
+        ["http_engine_pool_requests_per_s"] = Http?.Engines,
+        ["http_transformer_requests_per_s"] = Http?.Transformer,
+        ["http_engine_pool_p50_ms"] = Http?.EnginesP50Ms,
+        ["http_transformer_p50_ms"] = Http?.TransformerP50Ms,
         ["gemm_gflops"] = GemmGflops,
         ["train_gflops"] = TrainGflops,
         ["raw_train_gflops"] = RawTrainGflops,
@@ -93,6 +105,15 @@ public sealed class BenchmarkResults
             Row("inference, ONNX Runtime batched (samples/s)", onnx.SamplesPerSecond);
             Row("  ONNX Runtime single-row p50 (ms)", onnx.SingleRowP50Ms, "F3");
             Row("  ONNX Runtime single-row p99 (ms)", onnx.SingleRowP99Ms, "F3");
+        }
+        if (Http is { } http)
+        {
+            Row($"HTTP POST /predict, {HttpLoadRun.Clients} clients (requests/s)", http.Default.RequestsPerSecond);
+            Row("  latency p50 (ms)", http.Default.P50Ms, "F2");
+            Row("  latency p99 (ms)", http.Default.P99Ms, "F2");
+            Row($"  errors + wrong answers (of {http.Default.Requests:N0})", http.Default.Errors + http.Default.Mismatches);
+            Row("  --scoring engines (requests/s)", http.Engines);
+            Row("  --scoring transformer (requests/s)", http.Transformer);
         }
         Row("float32 GEMM 1024^3 (GFLOP/s)", GemmGflops, "F1");
         Row("training, Fit (GFLOP/s)", TrainGflops, "F1");

@@ -29,6 +29,9 @@ public sealed class BenchmarkSuite(BenchmarkSettings settings, TextWriter log)
         results.Onnx = OnnxRuntimeScoring.Measure(mlContext, model, data.TestRows, settings.DataFolder,
             passes: settings.Quick ? 1 : 5, singleRows: settings.Quick ? 100 : 1_000);
         log.WriteLine($"  ONNX Runtime: {results.Onnx.SamplesPerSecond:F0} rows/s batched, single row p50 {results.Onnx.SingleRowP50Ms:F3} ms");
+        results.Http = HttpLoadRun.Measure(mlContext, data.Train, model, data.TestRows, requests: settings.Quick ? 400 : 10_000,
+            warmUp: TimeSpan.FromSeconds(settings.Quick ? 0.5 : 15), rounds: settings.Quick ? 1 : settings.Repeats,
+            comparisonRequests: settings.Quick ? 200 : 5_000, log);
         MeasureGemm(results);
         MeasureMemory(mlContext, data, model, results);
         results.SmallFit = SmallFitUnderLoad.Measure(settings.Quick ? 1 : settings.Repeats, log);

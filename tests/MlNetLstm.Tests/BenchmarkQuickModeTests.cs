@@ -19,10 +19,15 @@ public class BenchmarkQuickModeTests
                 "fit_samples_per_s", "raw_train_samples_per_s", "fit_vs_raw_ratio", "transform_samples_per_s",
                 "raw_infer_samples_per_s", "transform_vs_raw_ratio", "prediction_engine_p50_ms", "prediction_engine_p99_ms",
                 "gemm_gflops", "train_gflops", "infer_gflops", "rss_growth_ratio",
+                "http_p50_ms", "http_p99_ms", "http_requests_per_s", "http_engine_pool_requests_per_s", "http_transformer_requests_per_s",
             })
             {
                 Assert.That(root.GetProperty(key).GetDouble(), Is.GreaterThan(0).And.Not.NaN, key);
             }
+            // Every answer of the service under load is the offline PredictionEngine's.
+            Assert.That(root.GetProperty("http_requests").GetInt32(), Is.GreaterThan(0));
+            Assert.That(root.GetProperty("http_errors").GetInt32(), Is.Zero);
+            Assert.That(root.GetProperty("http_mismatches").GetInt32(), Is.Zero);
             var baselines = root.GetProperty("baselines").EnumerateArray().ToList();
             Assert.That(baselines.Select(b => b.GetProperty("name").GetString()), Has.Some.Contains("Sdca"));
             Assert.That(baselines, Has.All.Matches<JsonElement>(b => b.TryGetProperty("train_seconds", out _) && b.TryGetProperty("micro_accuracy", out _)));
