@@ -87,9 +87,10 @@ public sealed class LstmClassifierEstimator : IEstimator<LstmClassifierTransform
         var validation = heldOut ?? validationSet?.AllRows();
 
         int threads = TorchRuntime.TrainingThreads(options.NumberOfThreads, shape, options.BatchSize);
-        host.Info($"Training on {threads} libtorch thread(s).");
-        var (network, summary) = TorchRuntime.WithThreads(threads,
-            () => LstmTrainingLoop.Train(host, options, shape, train, validation, trainingSet.Skipped.Total, seed));
+        var tuner = TrainingThreadTuner.For(options, threads);
+        host.Info(tuner is null ? $"Training on {threads} libtorch thread(s)." : $"Training on {tuner.Threads} libtorch threads or 1, whichever times faster.");
+        var (network, summary) = TorchRuntime.WithThreads(tuner?.Threads ?? threads,
+            () => LstmTrainingLoop.Train(host, options, shape, train, validation, trainingSet.Skipped.Total, seed, tuner));
         var columns = new ColumnNames(options.LabelColumnName, options.FeatureColumnName, options.ScoreColumnName, options.PredictedLabelColumnName);
         return new LstmClassifierTransformer(new LstmModel(columns, sequenceShape, shape, labelValues, network, summary));
     }

@@ -154,12 +154,17 @@ public sealed class LstmClassifierOptions
     /// TorchSharp work in the process runs with it meanwhile; it is restored when Fit ends. Null (the
     /// default) picks 1 when one training step is small — batch × 4·hidden × (inputs + hidden) below 8
     /// million multiply-adds, where a second thread slowed training down on an idle 2-core machine and
-    /// several times over on a busy one — and libtorch's own default (one per core) otherwise.
+    /// several times over on a busy one — and otherwise libtorch's own default (one per core) or one
+    /// thread, whichever trains faster: Fit times windows of batches on each and re-checks as it goes, so
+    /// a machine that becomes busy does not stall training. Results are the same on either count.
     /// </summary>
     public int? NumberOfThreads { get; set; }
 
     /// <summary>Optional receiver of a progress report every <see cref="DisplayStep"/> batches.</summary>
     public IProgress<LstmTrainingProgress>? Progress { get; set; }
+
+    /// <summary>Tests only: tune the thread count with these windows on two threads or more, whatever the step size.</summary>
+    internal Network.TrainingThreadTuner.Settings? ThreadTuning { get; set; }
 
     internal LstmClassifierOptions Clone() => (LstmClassifierOptions)MemberwiseClone();
 }

@@ -18,7 +18,7 @@ internal static class LstmTrainingLoop
 
     public static (LstmClassifierNetwork Network, LstmTrainingSummary Summary) Train(
         HostChannel host, LstmClassifierOptions options, NetworkShape shape,
-        TrainingRows train, TrainingRows? validation, long skippedRows, int seed)
+        TrainingRows train, TrainingRows? validation, long skippedRows, int seed, TrainingThreadTuner? threadTuner)
     {
         using var initGenerator = new Generator((ulong)seed);
         // Dropout masks come from a generator of our own so that concurrent training in one process
@@ -28,7 +28,7 @@ internal static class LstmTrainingLoop
         try
         {
             network.InitializeWeights(initGenerator, options.ForgetBias);
-            var run = new Run(host, options, network, train, validation, seed);
+            var run = new Run(host, options, network, train, validation, seed, threadTuner);
             var summary = run.Execute(skippedRows);
             network.eval();
             return (network, summary);
@@ -47,7 +47,7 @@ internal static class LstmTrainingLoop
     /// <summary>One training run's state: the schedule, the best weights so far and the counters.</summary>
     private sealed class Run(
         HostChannel host, LstmClassifierOptions options, LstmClassifierNetwork network,
-        TrainingRows train, TrainingRows? validation, int seed)
+        TrainingRows train, TrainingRows? validation, int seed, TrainingThreadTuner? threadTuner)
     {
         private readonly int batchSize = options.BatchSize;
         private Dictionary<string, Tensor>? bestWeights;
@@ -84,7 +84,9 @@ internal static class LstmTrainingLoop
                     bool evaluate = validation is not null
                         && (last || (evaluateAtEpochEnds ? EndsEpoch(batch) : batch % options.DisplayStep == 0));
                     bool report = validation is not null ? evaluate : last || batch % options.DisplayStep == 0;
+                    long stepStart = Stopwatch.GetTimestamp();
                     var (batchLoss, batchAccuracy) = Step(order, positions, optimizer, weights, measure: report);
+                    threadTuner?.Record(Stopwatch.GetElapsedTime(stepStart), StepsIn(positions));
                     if (!report)
                         continue;
 
@@ -125,6 +127,8 @@ internal static class LstmTrainingLoop
             var summary = new LstmTrainingSummary(train.Count, skippedRows, validation?.Count ?? 0, batch, Epochs(batch),
                 kept, Epochs(kept), bestWeights is null ? null : bestLoss, bestAccuracy, stoppedEarly, learningRate);
             host.Info(FormattableString.Invariant($"Optimization finished in {clock.Elapsed.TotalSeconds:F1} s: {summary}."));
+            if (threadTuner is not null)
+                host.Info($"Threads: {threadTuner}.");
             return summary;
         }
 
@@ -138,6 +142,14 @@ internal static class LstmTrainingLoop
             long budget = options.TrainingSamples ?? LstmClassifierOptions.DefaultTrainingSamples;
             // Counted without overflow: long.MaxValue runs until stopped.
             return budget / batchSize + (budget % batchSize == 0 ? 0 : 1);
+        }
+
+        private long StepsIn(long[] positions)
+        {
+            long steps = 0;
+            foreach (long position in positions)
+                steps += train.StepsAt((int)position);
+            return steps;
         }
 
         private long SamplesSeen(long batch) => batch > long.MaxValue / batchSize ? long.MaxValue : batch * batchSize;
