@@ -19,6 +19,16 @@ public sealed class BenchmarkResults
     public double TrainGflops { get; set; }
     public double RawTrainGflops { get; set; }
     public double InferGflops { get; set; }
+    public double FmaPeakGflops { get; set; }
+    public double TrainPeakFraction => TrainGflops / FmaPeakGflops;
+    public double RawTrainPeakFraction => RawTrainGflops / FmaPeakGflops;
+    public double InferPeakFraction => InferGflops / FmaPeakGflops;
+    public double RawThpTrainSamplesPerSecond { get; set; }
+
+    /// <summary>Median over interleaved pairs of Fit / the raw loop run with the libtorch settings the library applies.</summary>
+    public double FitVsRawThpRatio { get; set; }
+
+    public FitUnderLoad.Figures? UnderLoad { get; set; }
     public long RssBeforeBytes { get; set; }
     public long RssAfterTransformsBytes { get; set; }
     public long RssAfterPredictionsBytes { get; set; }
@@ -42,6 +52,12 @@ public sealed class BenchmarkResults
         ["fit_samples_per_s"] = FitSamplesPerSecond,
         ["raw_train_samples_per_s"] = RawTrainSamplesPerSecond,
         ["fit_vs_raw_ratio"] = FitVsRawRatio,
+        ["raw_thp_train_samples_per_s"] = RawThpTrainSamplesPerSecond,
+        ["fit_vs_raw_thp_ratio"] = FitVsRawThpRatio,
+        ["fit_under_load_samples_per_s"] = UnderLoad?.LoadedSamplesPerSecond,
+        ["fit_under_load_ratio"] = UnderLoad?.Ratio,
+        ["fit_under_load_all_cores_samples_per_s"] = UnderLoad?.LoadedAllCoresSamplesPerSecond,
+        ["fit_under_load_all_cores_ratio"] = UnderLoad?.AllCoresRatio,
         ["transform_samples_per_s"] = TransformSamplesPerSecond,
         ["raw_infer_samples_per_s"] = RawInferSamplesPerSecond,
         ["transform_vs_raw_ratio"] = TransformVsRawRatio,
@@ -66,6 +82,10 @@ public sealed class BenchmarkResults
         ["train_gflops"] = TrainGflops,
         ["raw_train_gflops"] = RawTrainGflops,
         ["infer_gflops"] = InferGflops,
+        ["fma_peak_gflops"] = FmaPeakGflops,
+        ["train_peak_fraction"] = TrainPeakFraction,
+        ["raw_train_peak_fraction"] = RawTrainPeakFraction,
+        ["infer_peak_fraction"] = InferPeakFraction,
         ["rss_before_bytes"] = RssBeforeBytes,
         ["rss_after_transforms_bytes"] = RssAfterTransformsBytes,
         ["rss_after_predictions_bytes"] = RssAfterPredictionsBytes,
@@ -89,11 +109,20 @@ public sealed class BenchmarkResults
     public void PrintTable(TextWriter output)
     {
         output.WriteLine();
-        output.WriteLine($"{"measure",-44} {"value",14}");
-        void Row(string name, double value, string format = "F0") => output.WriteLine($"{name,-44} {value.ToString(format),14}");
+        output.WriteLine($"{"measure",-54} {"value",14}");
+        void Row(string name, double value, string format = "F0") => output.WriteLine($"{name,-54} {value.ToString(format),14}");
         Row("training, raw TorchSharp (samples/s)", RawTrainSamplesPerSecond);
         Row("training, LstmClassifier Fit (samples/s)", FitSamplesPerSecond);
         Row("  fit_vs_raw_ratio", FitVsRawRatio, "F3");
+        Row("training, raw with THP_MEM_ALLOC_ENABLE=1 (samples/s)", RawThpTrainSamplesPerSecond);
+        Row("  fit_vs_raw_thp_ratio", FitVsRawThpRatio, "F3");
+        if (UnderLoad is { } load)
+        {
+            Row("training, Fit beside a busy process (samples/s)", load.LoadedSamplesPerSecond);
+            Row("  fit_under_load_ratio", load.Ratio, "F3");
+            Row($"  all {Threads} threads fixed (samples/s)", load.LoadedAllCoresSamplesPerSecond);
+            Row($"  all {Threads} threads fixed: ratio", load.AllCoresRatio, "F3");
+        }
         Row("inference, raw no_grad (samples/s)", RawInferSamplesPerSecond);
         Row("inference, Transform cursor (samples/s)", TransformSamplesPerSecond);
         Row("  transform_vs_raw_ratio", TransformVsRawRatio, "F3");
@@ -119,6 +148,10 @@ public sealed class BenchmarkResults
         Row("training, Fit (GFLOP/s)", TrainGflops, "F1");
         Row("training, raw (GFLOP/s)", RawTrainGflops, "F1");
         Row("inference, Transform (GFLOP/s)", InferGflops, "F1");
+        Row($"float32 FMA peak, {PeakFlops.Instructions} (GFLOP/s)", FmaPeakGflops, "F1");
+        Row("  train_peak_fraction", TrainPeakFraction, "F3");
+        Row("  raw_train_peak_fraction", RawTrainPeakFraction, "F3");
+        Row("  infer_peak_fraction", InferPeakFraction, "F3");
         Row("RSS before (MB)", RssBeforeBytes / 1e6, "F1");
         Row("RSS after 20 transforms (MB)", RssAfterTransformsBytes / 1e6, "F1");
         Row("RSS after 200 predictions (MB)", RssAfterPredictionsBytes / 1e6, "F1");

@@ -24,6 +24,7 @@ public sealed class BenchmarkSuite(BenchmarkSettings settings, TextWriter log)
         using (Fit(mlContext, data.Train, 256)) { }
 
         MeasureTraining(mlContext, data, results);
+        results.UnderLoad = FitUnderLoad.Measure(mlContext, data.Train, settings.TrainSamples, settings.Repeats, log);
         using var model = Fit(mlContext, data.Train, settings.Quick ? 1_280 : 12_800);
         MeasureInference(mlContext, data, model, results);
         results.Onnx = OnnxRuntimeScoring.Measure(mlContext, model, data.TestRows, settings.DataFolder,
@@ -43,18 +44,28 @@ public sealed class BenchmarkSuite(BenchmarkSettings settings, TextWriter log)
     private void MeasureTraining(MLContext mlContext, BenchmarkData data, BenchmarkResults results)
     {
         var raw = new List<double>();
+        var rawThp = new List<double>();
         var fit = new List<double>();
         for (int r = 0; r < settings.Repeats; r++)
         {
             raw.Add(RawTrainingProcess.SamplesPerSecond(settings.TrainSamples, settings.DataFolder));
-            var clock = Stopwatch.StartNew();
-            using (Fit(mlContext, data.Train, settings.TrainSamples)) { }
-            fit.Add(settings.TrainSamples / clock.Elapsed.TotalSeconds);
-            log.WriteLine($"  training repeat {r + 1}: raw {raw[^1]:F0}/s, Fit {fit[^1]:F0}/s");
+            rawThp.Add(RawTrainingProcess.SamplesPerSecond(settings.TrainSamples, settings.DataFolder, RawTrainingProcess.LibrarySettings));
+            fit.Add(FitSamplesPerSecond(mlContext, data.Train, settings.TrainSamples));
+            log.WriteLine($"  training repeat {r + 1}: raw {raw[^1]:F0}/s, raw with the library's libtorch settings {rawThp[^1]:F0}/s, Fit {fit[^1]:F0}/s");
         }
         results.RawTrainSamplesPerSecond = Statistics.Median(raw);
+        results.RawThpTrainSamplesPerSecond = Statistics.Median(rawThp);
         results.FitSamplesPerSecond = Statistics.Median(fit);
         results.FitVsRawRatio = Statistics.Median(raw.Zip(fit, (r, f) => f / r));
+        results.FitVsRawThpRatio = Statistics.Median(rawThp.Zip(fit, (r, f) => f / r));
+    }
+
+    /// <summary>Samples per second of one Fit with the reference settings and the given thread setting (null: the library's choice).</summary>
+    internal static double FitSamplesPerSecond(MLContext mlContext, IDataView train, long samples, int? threads = null)
+    {
+        var clock = Stopwatch.StartNew();
+        using (Fit(mlContext, train, samples, threads)) { }
+        return samples / clock.Elapsed.TotalSeconds;
     }
 
     private void MeasureInference(MLContext mlContext, BenchmarkData data, LstmClassifierTransformer model, BenchmarkResults results)
@@ -134,6 +145,9 @@ public sealed class BenchmarkSuite(BenchmarkSettings settings, TextWriter log)
         results.TrainGflops = results.FitSamplesPerSecond * Flops.TrainPerSample / 1e9;
         results.RawTrainGflops = results.RawTrainSamplesPerSecond * Flops.TrainPerSample / 1e9;
         results.InferGflops = results.TransformSamplesPerSecond * Flops.ForwardPerSample / 1e9;
+        results.FmaPeakGflops = PeakFlops.MeasureGflops(TimeSpan.FromSeconds(settings.Quick ? 0.2 : 1), rounds: 3);
+        log.WriteLine($"  float32 peak ({PeakFlops.Instructions}, {Environment.ProcessorCount} threads): {results.FmaPeakGflops:F0} GFLOP/s; " +
+            $"training at {results.TrainPeakFraction:P0} of it, inference at {results.InferPeakFraction:P0}");
     }
 
     private void MeasureMemory(MLContext mlContext, BenchmarkData data, LstmClassifierTransformer model, BenchmarkResults results)
@@ -185,10 +199,10 @@ public sealed class BenchmarkSuite(BenchmarkSettings settings, TextWriter log)
         }
     }
 
-    private static LstmClassifierTransformer Fit(MLContext mlContext, IDataView train, long samples)
+    private static LstmClassifierTransformer Fit(MLContext mlContext, IDataView train, long samples, int? threads = null)
     {
         var keyed = Keyed(mlContext, train);
-        return mlContext.Transforms.LstmClassifier(new LstmClassifierOptions { TrainingSamples = samples, Seed = 1 }).Fit(keyed);
+        return mlContext.Transforms.LstmClassifier(new LstmClassifierOptions { TrainingSamples = samples, Seed = 1, NumberOfThreads = threads }).Fit(keyed);
     }
 
     private static IDataView Keyed(MLContext mlContext, IDataView data) =>

@@ -12,9 +12,12 @@ public static class RawTrainingProcess
 {
     public const string Verb = "--raw-train-child";
 
+    /// <summary>The environment the library gives libtorch (transparent huge pages for large buffers), for a fair raw contender.</summary>
+    public static readonly IReadOnlyDictionary<string, string> LibrarySettings = new Dictionary<string, string> { ["THP_MEM_ALLOC_ENABLE"] = "1" };
+
     /// <summary>Starts this program in raw mode and returns the samples per second it measured.</summary>
-    public static double SamplesPerSecond(long samples, string dataFolder) =>
-        ChildProcess.Measure(Verb, samples.ToString(CultureInfo.InvariantCulture), dataFolder);
+    public static double SamplesPerSecond(long samples, string dataFolder, IReadOnlyDictionary<string, string>? environment = null) =>
+        ChildProcess.Measure(environment, Verb, samples.ToString(CultureInfo.InvariantCulture), dataFolder);
 
     /// <summary>The child's side: load the data into tensors, warm up, train, print samples/s.</summary>
     public static int Run(long samples, string dataFolder)
@@ -34,6 +37,8 @@ public static class ChildProcess
     public static ProcessStartInfo StartInfo(params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        // Children measure libtorch as a plain program gets it: no libtorch setting inherited from a parent.
+        start.Environment.Remove("THP_MEM_ALLOC_ENABLE");
         start.ArgumentList.Add(typeof(ChildProcess).Assembly.Location);
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
@@ -41,9 +46,15 @@ public static class ChildProcess
     }
 
     /// <summary>Runs the child to its end and returns the one number it prints.</summary>
-    public static double Measure(params string[] arguments)
+    public static double Measure(params string[] arguments) => Measure(null, arguments);
+
+    /// <summary>Runs the child, with <paramref name="environment"/> added to its environment, and returns the one number it prints.</summary>
+    public static double Measure(IReadOnlyDictionary<string, string>? environment, params string[] arguments)
     {
-        using var process = Process.Start(StartInfo(arguments))!;
+        var start = StartInfo(arguments);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
+        using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         process.WaitForExit();

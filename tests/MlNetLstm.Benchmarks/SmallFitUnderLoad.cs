@@ -45,7 +45,8 @@ public static class SmallFitUnderLoad
             Statistics.Median(loaded[0]), Statistics.Median(loaded[1]), Statistics.Median(loaded[2]));
     }
 
-    private static Process StartBusy() => Process.Start(ChildProcess.StartInfo(BusyVerb))!;
+    /// <summary>Starts the competitor, a process spinning one thread until killed.</summary>
+    public static Process StartBusy() => Process.Start(ChildProcess.StartInfo(BusyVerb))!;
 
     private static double RunChild(int threads) => ChildProcess.Measure(FitVerb, threads.ToString(CultureInfo.InvariantCulture));
 
