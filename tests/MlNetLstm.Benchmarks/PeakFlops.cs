@@ -22,6 +22,8 @@ public static class PeakFlops
     /// <summary>GFLOP/s of all cores together (a multiply-add counts as two), best of <paramref name="rounds"/> rounds of <paramref name="duration"/>.</summary>
     public static double MeasureGflops(TimeSpan duration, int rounds)
     {
+        if (!Avx512F.IsSupported && !Fma.IsSupported)
+            return double.NaN; // no fused multiply-add: the peak is not measured
         double best = 0;
         for (int round = 0; round < rounds; round++)
             best = Math.Max(best, AllCores(duration));
@@ -30,7 +32,7 @@ public static class PeakFlops
 
     /// <summary>The vector instructions used, for the log.</summary>
     public static string Instructions =>
-        Avx512F.IsSupported ? "AVX-512 FMA" : Fma.IsSupported ? "AVX2 FMA" : "128-bit multiply and add (no FMA)";
+        Avx512F.IsSupported ? "AVX-512 FMA" : Fma.IsSupported ? "AVX2 FMA" : "none: this CPU has no x86 FMA";
 
     private static double AllCores(TimeSpan duration)
     {
@@ -67,9 +69,7 @@ public static class PeakFlops
     {
         if (Avx512F.IsSupported)
             return Block512();
-        if (Fma.IsSupported)
-            return Block256();
-        return Block128();
+        return Block256();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
@@ -116,24 +116,5 @@ public static class PeakFlops
         var sum = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11 + a12 + a13 + a14 + a15;
         sink += Vector256.Sum(sum);
         return Vector256<float>.Count;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static int Block128()
-    {
-        var m = Vector128.Create(0.999999f);
-        var a = Vector128.Create(1e-7f);
-        Vector128<float> a0 = Vector128.Create(0f), a1 = Vector128.Create(1f), a2 = Vector128.Create(2f), a3 = Vector128.Create(3f),
-            a4 = Vector128.Create(4f), a5 = Vector128.Create(5f), a6 = Vector128.Create(6f), a7 = Vector128.Create(7f),
-            a8 = Vector128.Create(8f), a9 = Vector128.Create(9f), a10 = Vector128.Create(10f), a11 = Vector128.Create(11f),
-            a12 = Vector128.Create(12f), a13 = Vector128.Create(13f), a14 = Vector128.Create(14f), a15 = Vector128.Create(15f);
-        for (int i = 0; i < Iterations; i++)
-        {
-            a0 = a0 * m + a; a1 = a1 * m + a; a2 = a2 * m + a; a3 = a3 * m + a; a4 = a4 * m + a; a5 = a5 * m + a; a6 = a6 * m + a; a7 = a7 * m + a;
-            a8 = a8 * m + a; a9 = a9 * m + a; a10 = a10 * m + a; a11 = a11 * m + a; a12 = a12 * m + a; a13 = a13 * m + a; a14 = a14 * m + a; a15 = a15 * m + a;
-        }
-        var sum = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11 + a12 + a13 + a14 + a15;
-        sink += Vector128.Sum(sum);
-        return Vector128<float>.Count;
     }
 }
