@@ -82,10 +82,10 @@ public sealed class BenchmarkResults
         ["train_gflops"] = TrainGflops,
         ["raw_train_gflops"] = RawTrainGflops,
         ["infer_gflops"] = InferGflops,
-        ["fma_peak_gflops"] = FmaPeakGflops,
-        ["train_peak_fraction"] = TrainPeakFraction,
-        ["raw_train_peak_fraction"] = RawTrainPeakFraction,
-        ["infer_peak_fraction"] = InferPeakFraction,
+        ["fma_peak_gflops"] = Finite(FmaPeakGflops),
+        ["train_peak_fraction"] = Finite(TrainPeakFraction),
+        ["raw_train_peak_fraction"] = Finite(RawTrainPeakFraction),
+        ["infer_peak_fraction"] = Finite(InferPeakFraction),
         ["rss_before_bytes"] = RssBeforeBytes,
         ["rss_after_transforms_bytes"] = RssAfterTransformsBytes,
         ["rss_after_predictions_bytes"] = RssAfterPredictionsBytes,
@@ -105,6 +105,9 @@ public sealed class BenchmarkResults
             ["error"] = b.Error,
         }).ToList(),
     };
+
+    /// <summary>Null for a figure that was not measured (NaN), which JSON cannot hold.</summary>
+    private static double? Finite(double value) => double.IsFinite(value) ? value : null;
 
     public void PrintTable(TextWriter output)
     {

@@ -45,17 +45,37 @@ public static class SmallFitUnderLoad
             Statistics.Median(loaded[0]), Statistics.Median(loaded[1]), Statistics.Median(loaded[2]));
     }
 
-    /// <summary>Starts the competitor, a process spinning one thread until killed.</summary>
-    public static Process StartBusy() => Process.Start(ChildProcess.StartInfo(BusyVerb))!;
+    /// <summary>
+    /// Starts the competitor, a process spinning one thread, and returns once it spins. It ends when
+    /// killed or when its standard input closes (this program ended, however it ended).
+    /// </summary>
+    public static Process StartBusy()
+    {
+        var start = ChildProcess.StartInfo(BusyVerb);
+        start.RedirectStandardInput = true;
+        var busy = Process.Start(start)!;
+        if (busy.StandardOutput.ReadLine() != BusyReady)
+            throw new InvalidOperationException($"The busy child process did not start: {busy.StandardError.ReadToEnd()}");
+        return busy;
+    }
+
+    private const string BusyReady = "spinning";
 
     private static double RunChild(int threads) => ChildProcess.Measure(FitVerb, threads.ToString(CultureInfo.InvariantCulture));
 
-    /// <summary>The competitor: one thread spinning until killed.</summary>
+    /// <summary>The competitor: one thread spinning until standard input closes.</summary>
     public static int Busy()
     {
-        double x = 0;
-        while (true)
-            x = Math.Sqrt(x + 1);
+        new Thread(() =>
+        {
+            double x = 0;
+            while (true)
+                x = Math.Sqrt(x + 1);
+        }) { IsBackground = true }.Start();
+        Console.WriteLine(BusyReady);
+        Console.Out.Flush();
+        while (Console.In.Read() >= 0) { }
+        return 0;
     }
 
     /// <summary>The child's side: one warm-up fit, then the median of a few, in seconds; 0 threads is the library's default.</summary>

@@ -5,11 +5,11 @@ namespace MlNetLstm.Network;
 
 /// <summary>
 /// Chooses, while training runs, between libtorch's default thread count and one thread by timing
-/// batches at each. On an idle 2-core machine the default trains about 1.5 times faster; when another
-/// process keeps a core busy, libtorch's OpenMP team waits at every operation for its thread that is
-/// not scheduled, and one thread trains more than twice as fast (MNIST, one busy loop: 3,992 against
-/// 1,696 samples/s). libtorch's LSTM training gives the same bits on either count (tested), so
-/// switching keeps training repeatable.
+/// batches at each. On an idle 2-core machine the default trains about 1.4 times faster than one thread;
+/// when another process keeps a core busy, libtorch's OpenMP team waits at every operation for its
+/// thread that is not scheduled, and one thread trains about 3 times faster (MNIST beside one busy loop:
+/// 5,531–5,848 against 1,799–1,906 samples/s). libtorch's LSTM training gives the same bits on either
+/// count (tested), so switching keeps training repeatable.
 /// </summary>
 /// <remarks>
 /// Speed is measured in windows of batches, in seconds per sequence step (batches of different lengths
@@ -73,6 +73,19 @@ internal sealed class TrainingThreadTuner
 
     /// <summary>The count training runs on now.</summary>
     public int Threads => counts[current];
+
+    /// <summary>
+    /// Puts the training thread back on the count it started with, so that a Fit ending while another
+    /// still runs does not leave its thread on the count last tried.
+    /// </summary>
+    public void Finish()
+    {
+        if (current != 0)
+        {
+            current = 0;
+            setThreads(counts[0]);
+        }
+    }
 
     /// <summary>
     /// Records one training batch's duration and its work (the steps of its sequences), and changes

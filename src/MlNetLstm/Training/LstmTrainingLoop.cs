@@ -41,6 +41,7 @@ internal static class LstmTrainingLoop
         finally
         {
             network.DropoutGenerator = null;
+            threadTuner?.Finish();
         }
     }
 
