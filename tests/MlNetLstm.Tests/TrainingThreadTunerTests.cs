@@ -111,6 +111,18 @@ public class TrainingThreadTunerTests
     }
 
     [Test]
+    public void FinishingPutsTheThreadBackOnTheStartingCount()
+    {
+        var applied = new List<int>();
+        var tuner = new TrainingThreadTuner(2, setThreads: applied.Add);
+        var threads = Simulate(tuner, 300, Busy);
+        Assume.That(threads[^1], Is.EqualTo(1), "the simulation ends on one thread");
+        tuner.Finish();
+        Assert.That(tuner.Threads, Is.EqualTo(2));
+        Assert.That(applied[^1], Is.EqualTo(2));
+    }
+
+    [Test]
     public void AChosenOrSingleThreadCountIsNotTuned()
     {
         Assert.That(TrainingThreadTuner.For(new LstmClassifierOptions { NumberOfThreads = 2 }, 2), Is.Null);
