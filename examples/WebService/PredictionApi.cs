@@ -20,7 +20,10 @@ public static class PredictionApi
                 return problem;
             if (model.Problem(body!.Features, "features") is string detail)
                 return RequestBody.Invalid(detail);
-            return TypedResults.Ok(model.Predict(body.Features!));
+            var prediction = model.Predict(body.Features!);
+            return ServedModel.Unsendable(prediction, "features") is string unsendable
+                ? RequestBody.Invalid(unsendable)
+                : TypedResults.Ok(prediction);
         });
 
         app.MapPost("/predict/batch", async (HttpRequest request, ModelHolder holder, ServiceOptions options) =>
@@ -41,10 +44,16 @@ public static class PredictionApi
                 if (model.Problem(rows[i], $"rows[{i}]") is string detail)
                     return RequestBody.Invalid(detail);
             }
-            return TypedResults.Ok(new BatchResponse(model.PredictBatch(rows!)));
+            var predictions = model.PredictBatch(rows!);
+            for (int i = 0; i < predictions.Count; i++)
+            {
+                if (ServedModel.Unsendable(predictions[i], $"rows[{i}]") is string unsendable)
+                    return RequestBody.Invalid(unsendable);
+            }
+            return TypedResults.Ok(new BatchResponse(predictions));
         });
 
-        app.MapGet("/samples/{index:int}", (int index, ModelHolder holder, ShippedDigits digits) =>
+        app.MapGet("/samples/{number}", (string number, ModelHolder holder, ShippedDigits digits) =>
         {
             if (holder.Current is not { } model)
                 return Loading();
@@ -52,8 +61,9 @@ public static class PredictionApi
                 return NotFound("This model does not read 28×28 digit images: test digits are served for MNIST models only.");
             if (digits.Count == 0)
                 return NotFound($"The shipped test digits were not found beside the app ({digits.Folder}).");
-            if (index < 0 || index >= digits.Count)
-                return NotFound($"There is no test digit {index}: there are {digits.Count:N0}, numbered 0 to {digits.Count - 1:N0}.");
+            if (!int.TryParse(number, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out int index)
+                || index < 0 || index >= digits.Count)
+                return NotFound($"There is no test digit '{(number.Length > 20 ? number[..20] + "…" : number)}': there are {digits.Count:N0}, numbered 0 to {digits.Count - 1:N0}.");
             return TypedResults.Ok(digits[index]);
         });
     }

@@ -47,6 +47,12 @@ public static class RequestBody
         {
             return (null, TooLarge(maxBytes));
         }
+        catch (BadHttpRequestException e)
+        {
+            // A body that arrives too slowly (408) or is malformed on the wire, e.g. bad chunk sizes (400).
+            return (null, TypedResults.Problem(detail: $"The request body could not be read: {e.Message}",
+                statusCode: e.StatusCode, title: "Unreadable request body"));
+        }
 
         try
         {

@@ -14,11 +14,13 @@ public sealed class ServedModel : IDisposable
 {
     private readonly ITransformer pipeline;
     private readonly IModelScorer scorer;
+    private readonly int maxSteps;
 
     private ServedModel(ITransformer pipeline, LstmClassifierTransformer classifier, IModelScorer scorer,
-        string[] labels, int? featureLength, ModelInfo info)
+        string[] labels, int? featureLength, ModelInfo info, int maxSteps)
     {
         this.pipeline = pipeline;
+        this.maxSteps = maxSteps;
         this.scorer = scorer;
         Classifier = classifier;
         Labels = labels;
@@ -104,7 +106,7 @@ public sealed class ServedModel : IDisposable
             classifier.HiddenSize, classifier.NumberOfLayers, classifier.Bidirectional,
             classifier.TrainingSummary, classifier.TrainingSummary?.ToString(), LibraryVersion, Path.GetFileName(path), image,
             options.Scoring == ScoringMode.Engines ? "engines" : "transformer", options.TorchThreads, options.MaxBatchRows, options.MaxRequestBytes);
-        return new ServedModel(pipeline, classifier, scorer, labels, featureLength, info);
+        return new ServedModel(pipeline, classifier, scorer, labels, featureLength, info, options.MaxSteps);
     }
 
     private const int DigitSide = 28;
@@ -139,6 +141,8 @@ public sealed class ServedModel : IDisposable
             return $"'{name}' is empty: send {Expected}.";
         if (FeatureLength is int length ? features.Length != length : features.Length % InputSize != 0)
             return $"'{name}' has {features.Length:N0} values; this model reads {Expected}.";
+        if (FeatureLength is null && features.Length / InputSize > maxSteps)
+            return $"'{name}' has {features.Length / InputSize:N0} steps; the service reads at most {maxSteps:N0} (--{ServiceOptions.MaxStepsKey}).";
         int bad = Array.FindIndex(features, v => !float.IsFinite(v));
         if (bad >= 0)
             return $"'{name}[{bad}]' is {features[bad].ToString(CultureInfo.InvariantCulture)}; the model reads finite 32-bit numbers only.";
@@ -148,6 +152,14 @@ public sealed class ServedModel : IDisposable
     private string Expected => FeatureLength is int length
         ? $"{length:N0} values ({length / InputSize} steps of {InputSize})"
         : $"a whole number of steps of {InputSize} value{(InputSize == 1 ? "" : "s")} each";
+
+    /// <summary>
+    /// What is wrong with a prediction that cannot be sent: scores that are not finite numbers (JSON has
+    /// none), which finite but extreme inputs can give by overflowing the network; null when it can be sent.
+    /// </summary>
+    public static string? Unsendable(Prediction prediction, string name) =>
+        Array.TrueForAll(prediction.Score, float.IsFinite) ? null
+        : $"'{name}' gives scores that are not finite numbers: its values overflow the network. Send values on the scale the model was trained on.";
 
     /// <summary>Scores one checked row (see <see cref="Problem"/>).</summary>
     public Prediction Predict(float[] features) => scorer.Predict(features);

@@ -23,8 +23,12 @@ public sealed record ServiceOptions
     public const string MaxBatchRowsKey = "max-batch-rows";
     public const string MaxRequestBytesKey = "max-request-bytes";
     public const string TorchThreadsKey = "torch-threads";
+    public const string MaxStepsKey = "max-steps";
 
     public const int DefaultMaxBatchRows = 256;
+
+    /// <summary>Steps one row of a variable-length model may have: a row costs time in proportion to its steps (150,000 steps: 22 s of CPU).</summary>
+    public const int DefaultMaxSteps = 10_000;
 
     /// <summary>8 MiB: a full batch of 256 MNIST digits (pixels ÷ 255, as JavaScript's JSON.stringify writes them) takes about 1.4 MB.</summary>
     public const long DefaultMaxRequestBytes = 8L << 20;
@@ -39,6 +43,9 @@ public sealed record ServiceOptions
 
     /// <summary>Rows one POST /predict/batch may hold.</summary>
     public int MaxBatchRows { get; init; } = DefaultMaxBatchRows;
+
+    /// <summary>Steps one row may have, for models that read any number of steps.</summary>
+    public int MaxSteps { get; init; } = DefaultMaxSteps;
 
     /// <summary>Bytes a request body may hold; larger bodies get 413.</summary>
     public long MaxRequestBytes { get; init; } = DefaultMaxRequestBytes;
@@ -74,6 +81,7 @@ public sealed record ServiceOptions
             },
             MaxBatchRows = (int)Positive(configuration, MaxBatchRowsKey, DefaultMaxBatchRows, int.MaxValue),
             MaxRequestBytes = Positive(configuration, MaxRequestBytesKey, DefaultMaxRequestBytes, long.MaxValue),
+            MaxSteps = (int)Positive(configuration, MaxStepsKey, DefaultMaxSteps, int.MaxValue),
             TorchThreads = (int)Positive(configuration, TorchThreadsKey, 1, 1024),
         };
     }

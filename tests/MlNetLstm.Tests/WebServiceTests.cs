@@ -256,6 +256,43 @@ public class WebServiceTests
     }
 
     [Test]
+    public async Task ARowWithMoreStepsThanTheServiceReadsIsRefused()
+    {
+        var client = await sequences.ReadyClientAsync();
+        var response = await client.PostAsync("/predict", Json(new { features = new float[2 * (ServiceOptions.DefaultMaxSteps + 1)] }));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        await AssertProblem(response, "'features' has 10,001 steps; the service reads at most 10,000 (--max-steps)");
+        Assert.That((await client.PostAsync("/predict", Json(new { features = new float[2 * ServiceOptions.DefaultMaxSteps] }))).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public void ScoresThatAreNotFiniteAreNotSentButExplained()
+    {
+        Assert.That(ServedModel.Unsendable(new Prediction("1", [0.5f, 0.5f]), "features"), Is.Null);
+        Assert.That(ServedModel.Unsendable(new Prediction("", [float.NaN, float.NaN]), "rows[3]"),
+            Does.StartWith("'rows[3]' gives scores that are not finite numbers"));
+        Assert.That(ServedModel.Unsendable(new Prediction("2", [float.PositiveInfinity, 0]), "features"), Is.Not.Null);
+    }
+
+    [TestCase(StatusCodes.Status408RequestTimeout, "Reading the request body timed out")]
+    [TestCase(StatusCodes.Status400BadRequest, "Bad chunk size data.")]
+    public async Task ABodyTheServerCannotReadIsAnsweredWithItsStatusAndReason(int status, string reason)
+    {
+        var context = new DefaultHttpContext();
+        context.Request.Body = new FailingStream(new BadHttpRequestException(reason, status));
+        var (value, problem) = await RequestBody.ReadAsync<PredictRequest>(context.Request, 20_000);
+        Assert.That(value, Is.Null);
+        var result = (ProblemHttpResult)problem!;
+        Assert.That(result.StatusCode, Is.EqualTo(status));
+        Assert.That(result.ProblemDetails.Detail, Does.Contain(reason));
+    }
+
+    private sealed class FailingStream(Exception failure) : MemoryStream
+    {
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => throw failure;
+    }
+
+    [Test]
     public async Task TooManyRowsAreRefused()
     {
         var client = await limited.ReadyClientAsync();
@@ -368,6 +405,8 @@ public class WebServiceTests
         {
             (digitClient, "/samples/2000", "there are 2,000"),
             (digitClient, "/samples/-1", "there are 2,000"),
+            (digitClient, "/samples/99999999999", "no test digit '99999999999'"),
+            (digitClient, "/samples/seven", "no test digit 'seven'"),
             (await sequences.ReadyClientAsync(), "/samples/0", "MNIST models only"),
         })
         {
