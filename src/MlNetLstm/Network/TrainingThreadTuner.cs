@@ -8,15 +8,15 @@ namespace MlNetLstm.Network;
 /// batches at each. On an idle 2-core machine the default trains about 1.4 times faster than one thread;
 /// when another process keeps a core busy, libtorch's OpenMP team waits at every operation for its
 /// thread that is not scheduled, and one thread trains about 3 times faster (MNIST beside one busy loop:
-/// 5,531–5,848 against 1,799–1,906 samples/s). libtorch's LSTM training gives the same bits on either
+/// 4,944–5,423 against 1,312–1,814 samples/s). libtorch's LSTM training gives the same bits on either
 /// count (tested), so switching keeps training repeatable.
 /// </summary>
 /// <remarks>
 /// Speed is measured in windows of batches, in seconds per sequence step (batches of different lengths
 /// cost different times); the running count's speed is the median of its last three windows, so one
 /// slow moment does not decide. Now and then one window runs on the other count, which is kept when it
-/// was faster than that; one thread must be 1.2 times faster to replace the default, as idle noise would
-/// otherwise move batches to it. From the second lost probe in a row each loss doubles the wait before
+/// was faster than that; one thread must be 1.2 times faster than the default's best recent window to
+/// replace it, as the default's slow moments on an idle machine would otherwise move batches to it. From the second lost probe in a row each loss doubles the wait before
 /// the next (up to <see cref="Settings.MaxProbeEvery"/> windows), so the slower count costs little once
 /// the choice is clear; two windows in a row far slower than the best recent one probe at once, as the
 /// load on the machine changed.
@@ -111,15 +111,15 @@ internal sealed class TrainingThreadTuner
 
         int other = 1 - current;
         // Slower than the best of the last windows: a median would soon take in the new pace.
-        double usual = recent[current].Count == 0 ? double.NaN : recent[current].Min();
+        double usual = Best(current);
         Remember(current, window);
         if (probing)
         {
             probing = false;
             windowsSinceProbe = 0;
-            // One thread must win clearly to replace the default: idle, noise alone would otherwise move
-            // a quarter of the batches to the slower count.
-            double needed = counts[current] == 1 ? Speed(other) / OneThreadMargin : Speed(other);
+            // One thread must clearly beat the best the default did lately: idle, slow moments of the
+            // default alone would otherwise move a quarter of the batches to the slower count.
+            double needed = counts[current] == 1 ? Best(other) / OneThreadMargin : Speed(other);
             if (window > needed)
             {
                 // One slow window (a busy moment) does not settle it: the wait grows from the second loss in a row.
@@ -153,6 +153,9 @@ internal sealed class TrainingThreadTuner
         var sorted = windows.Order().ToArray();
         return sorted[(sorted.Length - 1) / 2];
     }
+
+    /// <summary>Seconds per step of count <paramref name="index"/>'s fastest recent window (NaN before any).</summary>
+    private double Best(int index) => recent[index].Count == 0 ? double.NaN : recent[index].Min();
 
     private void Remember(int index, double window)
     {
