@@ -76,17 +76,7 @@ public static class MnistExperiment
             Say($"Metrics written to {jsonPath}");
         }
 
-        if (!same)
-        {
-            Console.Error.WriteLine("error: the reloaded model's accuracy differs from the trained model's.");
-            return 3;
-        }
-        if (onnx is { Agrees: false })
-        {
-            Console.Error.WriteLine("error: the ONNX model's predictions differ from the library's.");
-            return 3;
-        }
-        return 0;
+        return ChecksAfterTraining.ExitCode(same, onnx);
     }
 
     private static IEstimator<ITransformer> Pipeline(MLContext mlContext, ExperimentOptions options, int trainCount, IProgress<LstmTrainingProgress> progress) =>

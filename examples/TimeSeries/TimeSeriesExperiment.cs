@@ -87,17 +87,7 @@ internal static class TimeSeriesExperiment
             Say($"Metrics written to {jsonPath}");
         }
 
-        if (!same)
-        {
-            Console.Error.WriteLine("error: the reloaded model's accuracy differs from the trained model's.");
-            return 3;
-        }
-        if (onnx is { Agrees: false })
-        {
-            Console.Error.WriteLine("error: the ONNX model's predictions differ from the library's.");
-            return 3;
-        }
-        return 0;
+        return ChecksAfterTraining.ExitCode(same, onnx);
     }
 
     /// <summary>The train and test files must describe the same problem: same channels, and no test label the training file lacks.</summary>
