@@ -23,8 +23,7 @@ public static class FitUnderLoad
         for (int r = 0; r < repeats; r++)
         {
             idle.Add(BenchmarkSuite.FitSamplesPerSecond(mlContext, train, samples));
-            using var busy = SmallFitUnderLoad.StartBusy();
-            try
+            SmallFitUnderLoad.WithCompetitor(() =>
             {
                 // Either may go first: a busy process that has just started may not compete at full strength yet.
                 if (r % 2 == 0)
@@ -37,12 +36,7 @@ public static class FitUnderLoad
                     loadedAllCores.Add(BenchmarkSuite.FitSamplesPerSecond(mlContext, train, samples, threads: cores));
                     loaded.Add(BenchmarkSuite.FitSamplesPerSecond(mlContext, train, samples));
                 }
-            }
-            finally
-            {
-                busy.Kill(entireProcessTree: true);
-                busy.WaitForExit();
-            }
+            });
             log.WriteLine($"  fit under load repeat {r + 1}: idle {idle[^1]:F0}/s, beside a busy process {loaded[^1]:F0}/s " +
                 $"(all {cores} threads fixed: {loadedAllCores[^1]:F0}/s)");
         }

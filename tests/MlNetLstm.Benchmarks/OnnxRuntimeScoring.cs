@@ -27,14 +27,9 @@ public static class OnnxRuntimeScoring
         {
             using (var file = File.Create(path))
                 mlContext.Model.ConvertToOnnx(model, featuresOnly, file);
-            var start = ChildProcess.StartInfo(Verb, path, dataFolder, passes.ToString(CultureInfo.InvariantCulture), singleRows.ToString(CultureInfo.InvariantCulture));
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var error = process.StandardError.ReadToEndAsync();
-            process.WaitForExit();
-            if (process.ExitCode != 0)
-                throw new InvalidOperationException($"The ONNX Runtime process failed: {error.Result}");
-            var numbers = output.Result.Trim().Split(' ').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+            var output = ChildProcess.Output(null, Verb, path, dataFolder,
+                passes.ToString(CultureInfo.InvariantCulture), singleRows.ToString(CultureInfo.InvariantCulture));
+            var numbers = output.Split(' ').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
             return new Figures(numbers[0], numbers[1], numbers[2]);
         }
         finally

@@ -49,7 +49,12 @@ public static class ChildProcess
     public static double Measure(params string[] arguments) => Measure(null, arguments);
 
     /// <summary>Runs the child, with <paramref name="environment"/> added to its environment, and returns the one number it prints.</summary>
-    public static double Measure(IReadOnlyDictionary<string, string>? environment, params string[] arguments)
+    public static double Measure(IReadOnlyDictionary<string, string>? environment, params string[] arguments) =>
+        double.Parse(Output(environment, arguments), CultureInfo.InvariantCulture);
+
+    /// <summary>Runs the child, with <paramref name="environment"/> added to its environment, and returns what it printed, trimmed.</summary>
+    /// <exception cref="InvalidOperationException">The child failed; the message holds what it wrote to stderr.</exception>
+    public static string Output(IReadOnlyDictionary<string, string>? environment, params string[] arguments)
     {
         var start = StartInfo(arguments);
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
@@ -60,6 +65,6 @@ public static class ChildProcess
         process.WaitForExit();
         if (process.ExitCode != 0)
             throw new InvalidOperationException($"The benchmark's child process ({arguments[0]}) failed: {error.Result}");
-        return double.Parse(output.Result.Trim(), CultureInfo.InvariantCulture);
+        return output.Result.Trim();
     }
 }

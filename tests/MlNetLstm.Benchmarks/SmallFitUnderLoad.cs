@@ -27,16 +27,11 @@ public static class SmallFitUnderLoad
         {
             for (int k = 0; k < threadCounts.Length; k++)
                 idle[k].Add(RunChild(threadCounts[k]));
-            using var busy = StartBusy();
-            try
+            WithCompetitor(() =>
             {
                 for (int k = 0; k < threadCounts.Length; k++)
                     loaded[k].Add(RunChild(threadCounts[k]));
-            }
-            finally
-            {
-                busy.Kill(entireProcessTree: true);
-            }
+            });
             log.WriteLine($"  small fit repeat {r + 1}: idle default/1/{cores} threads {idle[0][^1]:F3}/{idle[1][^1]:F3}/{idle[2][^1]:F3} s; " +
                 $"loaded {loaded[0][^1]:F3}/{loaded[1][^1]:F3}/{loaded[2][^1]:F3} s");
         }
@@ -49,7 +44,7 @@ public static class SmallFitUnderLoad
     /// Starts the competitor, a process spinning one thread, and returns once it spins. It ends when
     /// killed or when its standard input closes (this program ended, however it ended).
     /// </summary>
-    public static Process StartBusy()
+    private static Process StartBusy()
     {
         var start = ChildProcess.StartInfo(BusyVerb);
         start.RedirectStandardInput = true;
@@ -60,6 +55,21 @@ public static class SmallFitUnderLoad
     }
 
     private const string BusyReady = "spinning";
+
+    /// <summary>Runs <paramref name="work"/> while the competitor spins, and stops the competitor after it.</summary>
+    public static void WithCompetitor(Action work)
+    {
+        using var busy = StartBusy();
+        try
+        {
+            work();
+        }
+        finally
+        {
+            busy.Kill(entireProcessTree: true);
+            busy.WaitForExit();
+        }
+    }
 
     private static double RunChild(int threads) => ChildProcess.Measure(FitVerb, threads.ToString(CultureInfo.InvariantCulture));
 
