@@ -25,23 +25,8 @@ public class OnnxConsumerTests : TempFolderTest
         File.WriteAllLines(Path.Combine(app, "rows.csv"),
             rows.Select(r => string.Join(",", r.Features.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))));
 
-        // Empty Directory.Build.* files stop MSBuild from picking up the repository's.
-        File.WriteAllText(Path.Combine(app, "Directory.Build.props"), "<Project />\n");
-        File.WriteAllText(Path.Combine(app, "Directory.Build.targets"), "<Project />\n");
-        File.WriteAllText(Path.Combine(app, "OnnxConsumer.csproj"), """
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-                <ImplicitUsings>enable</ImplicitUsings>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="Microsoft.ML.OnnxRuntime" Version="1.31.1" />
-              </ItemGroup>
-            </Project>
-            """);
-        File.WriteAllText(Path.Combine(app, "Program.cs"), ConsumerProgram);
+        DotnetCli.WriteConsoleApp(app, "OnnxConsumer", ConsumerProgram,
+            """<PackageReference Include="Microsoft.ML.OnnxRuntime" Version="1.31.1" />""");
 
         DotnetCli.Run(app, "build", "-c", "Release", "-o", Path.Combine(app, "out"));
         var output = DotnetCli.Run(app, "out/OnnxConsumer.dll".Replace('/', Path.DirectorySeparatorChar), Path.Combine(app, "model.onnx"), Path.Combine(app, "rows.csv"));

@@ -104,10 +104,7 @@ public class PackageConsumerTests
     public void AFreshConsoleAppAddsTheLocalPackageBuildsAndTrainsSavesLoadsAndPredicts()
     {
         var app = Path.Combine(work, "Consumer");
-        Directory.CreateDirectory(app);
-        // Empty Directory.Build.* files stop MSBuild from picking up any from the folders above.
-        File.WriteAllText(Path.Combine(app, "Directory.Build.props"), "<Project />\n");
-        File.WriteAllText(Path.Combine(app, "Directory.Build.targets"), "<Project />\n");
+        DotnetCli.WriteConsoleApp(app, "Consumer", ConsumerProgram);
         File.WriteAllText(Path.Combine(app, "NuGet.config"), $"""
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>
@@ -118,17 +115,6 @@ public class PackageConsumerTests
               </packageSources>
             </configuration>
             """);
-        File.WriteAllText(Path.Combine(app, "Consumer.csproj"), """
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-                <ImplicitUsings>enable</ImplicitUsings>
-              </PropertyGroup>
-            </Project>
-            """);
-        File.WriteAllText(Path.Combine(app, "Program.cs"), ConsumerProgram);
 
         string? packageFolder = null;
         try

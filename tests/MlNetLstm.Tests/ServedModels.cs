@@ -34,10 +34,7 @@ public static class ServedModels
             }))
             .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"))
             .Fit(train);
-        var path = Path.Combine(Folder.Value, "digits.zip");
-        mlContext.Model.Save(model, train.Schema, path);
-        model.Dispose();
-        return path;
+        return SaveAndDispose(mlContext, model, train.Schema, "digits.zip");
     });
 
     private static readonly Lazy<string> SequenceModel = new(() =>
@@ -48,11 +45,17 @@ public static class ServedModels
             .Append(mlContext.Transforms.LstmClassifier(VariableSequences.Options()))
             .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"))
             .Fit(train);
-        var path = Path.Combine(Folder.Value, "sequences.zip");
-        mlContext.Model.Save(model, train.Schema, path);
-        model.Dispose();
-        return path;
+        return SaveAndDispose(mlContext, model, train.Schema, "sequences.zip");
     });
+
+    /// <summary>Saves <paramref name="model"/> as <paramref name="fileName"/> in the shared folder, frees it, and returns the file's path.</summary>
+    private static string SaveAndDispose(MLContext mlContext, ITransformer model, DataViewSchema inputSchema, string fileName)
+    {
+        var path = Path.Combine(Folder.Value, fileName);
+        mlContext.Model.Save(model, inputSchema, path);
+        (model as IDisposable)?.Dispose();
+        return path;
+    }
 
     /// <summary>784 features (28 steps of 28), float labels 0–9.</summary>
     public static string Digits => DigitModel.Value;

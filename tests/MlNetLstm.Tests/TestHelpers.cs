@@ -83,6 +83,32 @@ public static class DotnetCli
         throw new InvalidOperationException($"MlNetLstm.sln not found above {AppContext.BaseDirectory}");
     }
 
+    /// <summary>
+    /// Writes a console app of its own into <paramref name="folder"/>: <paramref name="projectName"/>.csproj
+    /// (net10.0, with <paramref name="packageReferences"/> as its item group's content) and Program.cs. Empty
+    /// Directory.Build.* files stop MSBuild from picking up the repository's, so it builds as a user's app.
+    /// </summary>
+    public static void WriteConsoleApp(string folder, string projectName, string program, string packageReferences = "")
+    {
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "Directory.Build.props"), "<Project />\n");
+        File.WriteAllText(Path.Combine(folder, "Directory.Build.targets"), "<Project />\n");
+        File.WriteAllText(Path.Combine(folder, projectName + ".csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+              </PropertyGroup>
+              <ItemGroup>
+                {packageReferences}
+              </ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(folder, "Program.cs"), program);
+    }
+
     /// <summary>Runs dotnet with <paramref name="arguments"/>; fails the test with its whole output unless it exits 0.</summary>
     public static string Run(string directory, params string[] arguments)
     {
