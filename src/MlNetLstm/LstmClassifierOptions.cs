@@ -151,8 +151,8 @@ public sealed class LstmClassifierOptions
 
     /// <summary>
     /// libtorch's intra-op threads while <c>Fit</c> trains. libtorch's setting is process-wide: other
-    /// TorchSharp work in the process runs with it meanwhile; Fit's thread and the process-wide value are restored when Fit ends. Null (the
-    /// default) picks 1 when one training step is small — batch × 4·hidden × (inputs + hidden) below 8
+    /// TorchSharp work in the process runs with it meanwhile; Fit's thread and the process-wide value are
+    /// restored when Fit ends. Null (the default) picks 1 when one training step is small — batch × 4·hidden × (inputs + hidden) below 8
     /// million multiply-adds, where a second thread slowed training down on an idle 2-core machine and
     /// several times over on a busy one — and otherwise libtorch's own default (one per core) or one
     /// thread, whichever trains faster: Fit times windows of batches on each and re-checks as it goes, so

@@ -16,10 +16,11 @@ namespace MlNetLstm.Network;
 /// cost different times); the running count's speed is the median of its last three windows, so one
 /// slow moment does not decide. Now and then one window runs on the other count, which is kept when it
 /// was faster than that; one thread must be 1.2 times faster than the default's best recent window to
-/// replace it, as the default's slow moments on an idle machine would otherwise move batches to it. From the second lost probe in a row each loss doubles the wait before
-/// the next (up to <see cref="Settings.MaxProbeEvery"/> windows), so the slower count costs little once
-/// the choice is clear; two windows in a row far slower than the best recent one probe at once, as the
-/// load on the machine changed.
+/// replace it, as the default's slow moments on an idle machine would otherwise move batches to it.
+/// From the second lost probe in a row each loss doubles the wait before the next (up to
+/// <see cref="Settings.MaxProbeEvery"/> windows), so the slower count costs little once the choice is
+/// clear; two windows in a row far slower than the best recent one probe at once, as the load on the
+/// machine changed.
 /// </remarks>
 internal sealed class TrainingThreadTuner
 {
