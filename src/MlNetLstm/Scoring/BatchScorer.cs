@@ -95,20 +95,9 @@ internal sealed class BatchScorer : IDisposable
         keys.Clear();
         using (Use())
         {
-            using var inference = inference_mode();
-            foreach (var (group, members) in batch.Groups())
-            {
-                using var scope = NewDisposeScope();
-                var scores = nn.functional.softmax(network.call(group()), 1);
-                var predicted = scores.argmax(1).LongSpan();
-                var values = scores.FloatSpan();
-                for (int i = 0; i < members.Length; i++)
-                {
-                    int row = members[i];
-                    values.Slice(i * ClassCount, ClassCount).CopyTo(probabilities.Slice(row * ClassCount, ClassCount));
-                    keys[row] = (uint)predicted[i] + 1;
-                }
-            }
+            int parallelism = ScoringWorkers.Parallelism;
+            var passes = batch.Groups(parallelism).ToList();
+            ScoringWorkers.Run(passes.Count, parallelism, i => ScorePass(passes[i].Build, passes[i].Rows, batch));
         }
         // Rows scored only to keep a batch contiguous but holding a NaN or infinity inside.
         for (int row = 0; row < rows; row++)
@@ -118,6 +107,23 @@ internal sealed class BatchScorer : IDisposable
                 probabilities.Slice(row * ClassCount, ClassCount).Fill(float.NaN);
                 keys[row] = 0;
             }
+        }
+    }
+
+    /// <summary>One forward pass over some of a batch's rows; passes write to disjoint rows of its buffers.</summary>
+    private void ScorePass(Func<SequenceBatch> build, int[] members, ScoringBatch batch)
+    {
+        using var inference = inference_mode();
+        using var scope = NewDisposeScope();
+        var scores = nn.functional.softmax(network.call(build()), 1);
+        var predicted = scores.argmax(1).LongSpan();
+        var values = scores.FloatSpan();
+        var probabilities = batch.ProbabilityBuffer.AsSpan();
+        for (int i = 0; i < members.Length; i++)
+        {
+            int row = members[i];
+            values.Slice(i * ClassCount, ClassCount).CopyTo(probabilities.Slice(row * ClassCount, ClassCount));
+            batch.KeyBuffer[row] = (uint)predicted[i] + 1;
         }
     }
 
@@ -229,19 +235,24 @@ internal sealed class ScoringBatch : IDisposable
     /// <summary>
     /// The batch as network input, a batch of one length at a time (built in the caller's dispose scope
     /// when invoked), with the rows each holds. Rows that all have one length are the staging tensor itself
-    /// (rows holding a NaN included: they are scored and overwritten rather than copied around).
+    /// (rows holding a NaN included: they are scored and overwritten rather than copied around). With
+    /// <paramref name="parallelism"/> above 1 the rows are spread over that many passes or more, each with
+    /// its share of the work budget, when every pass keeps at least <see cref="MinimumRowsPerSharedPass"/> rows.
     /// </summary>
-    internal IEnumerable<(Func<SequenceBatch> Build, int[] Rows)> Groups()
+    internal IEnumerable<(Func<SequenceBatch> Build, int[] Rows)> Groups(int parallelism)
     {
         int length = steps[0];
         bool uniform = length > 0;
         for (int row = 1; row < Count && uniform; row++)
             uniform = steps[row] == length;
+        int passes = Math.Clamp(Count / MinimumRowsPerSharedPass, 1, Math.Max(parallelism, 1));
+        long budget = BatchScorer.ReadAheadBytes / sizeof(float) / passes;
+        int maxRows = (Count + passes - 1) / passes;
         if (uniform)
         {
             // Consecutive rows of one length: slices of the staging tensor, within the work budget.
             long perRow = (long)length * scorer.ValuesPerStep;
-            int rowsPerPass = (int)Math.Clamp(BatchScorer.ReadAheadBytes / sizeof(float) / perRow, 1, Count);
+            int rowsPerPass = (int)Math.Clamp(budget / perRow, 1, maxRows);
             for (int first = 0; first < Count; first += rowsPerPass)
             {
                 int start = first, rows = Math.Min(rowsPerPass, Count - first);
@@ -251,9 +262,12 @@ internal sealed class ScoringBatch : IDisposable
             yield break;
         }
         var usable = Enumerable.Range(0, Count).Where(row => problems[row] == RowProblem.None);
-        foreach (var group in SequenceBatch.LengthGroups(usable, row => steps[row], scorer.ValuesPerStep, Capacity, BatchScorer.ReadAheadBytes / sizeof(float)))
+        foreach (var group in SequenceBatch.LengthGroups(usable, row => steps[row], scorer.ValuesPerStep, maxRows, budget))
             yield return (() => SequenceBatch.Build(inputSize, group.Length, i => staging.FloatSpan().Slice(offsets[group[i]], steps[group[i]] * inputSize)), group);
     }
+
+    /// <summary>Fewer rows than this per pass are not worth handing to another thread.</summary>
+    internal const int MinimumRowsPerSharedPass = 16;
 
     public void Score() => scorer.Score(this);
 

@@ -1,0 +1,116 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetLstm.Scoring;
+using TorchSharp;
+
+namespace MlNetLstm.Tests;
+
+/// <summary>
+/// Large batches are scored as several passes side by side on the library's own threads, one libtorch
+/// thread each; the scores are those of one pass, and the process's thread settings are left alone.
+/// </summary>
+public class ScoringWorkersTests
+{
+    private static readonly MLContext Context = new(seed: 1);
+
+    [SetUp]
+    public void NeedsSeveralCores()
+    {
+        if (Environment.ProcessorCount < 2 || torch.get_num_threads() < 2)
+            Assert.Ignore("scoring on several threads needs at least 2 cores and libtorch threads");
+    }
+
+    [Test]
+    public void PassesRunOnWorkerThreadsWithOneLibtorchThreadEach()
+    {
+        int threadsBefore = torch.get_num_threads();
+        var seen = new (string? Name, int Threads)[6];
+        ScoringWorkers.Run(seen.Length, parallelism: 2, i => seen[i] = (Thread.CurrentThread.Name, torch.get_num_threads()));
+
+        Assert.That(seen.Select(s => s.Name), Has.All.StartsWith("MlNetLstm scoring"));
+        Assert.That(seen.Select(s => s.Threads), Has.All.EqualTo(1));
+        // Only the workers changed: the caller, and a thread that starts now, keep the process's count.
+        Assert.That(torch.get_num_threads(), Is.EqualTo(threadsBefore));
+        int freshThreadCount = 0;
+        var fresh = new Thread(() => freshThreadCount = torch.get_num_threads());
+        fresh.Start();
+        fresh.Join();
+        Assert.That(freshThreadCount, Is.EqualTo(threadsBefore));
+    }
+
+    [Test]
+    public void OnePassOrParallelismOneRunsInlineOnTheCaller()
+    {
+        var caller = Environment.CurrentManagedThreadId;
+        var seen = new List<int>();
+        ScoringWorkers.Run(1, parallelism: 2, _ => seen.Add(Environment.CurrentManagedThreadId));
+        ScoringWorkers.Run(3, parallelism: 1, _ => seen.Add(Environment.CurrentManagedThreadId));
+        Assert.That(seen, Has.Count.EqualTo(4).And.All.EqualTo(caller));
+    }
+
+    [Test]
+    public void AFailingPassIsRethrownOnceEveryPassHasEnded()
+    {
+        int ended = 0;
+        var error = Assert.Throws<InvalidOperationException>(() => ScoringWorkers.Run(5, parallelism: 2, i =>
+        {
+            if (i == 1)
+                throw new InvalidOperationException("pass 1 failed");
+            Thread.Sleep(20);
+            Interlocked.Increment(ref ended);
+        }));
+        Assert.That(error!.Message, Is.EqualTo("pass 1 failed"));
+        Assert.That(ended, Is.EqualTo(4));
+        // The workers are still there for the next batch.
+        int ran = 0;
+        ScoringWorkers.Run(4, parallelism: 2, _ => Interlocked.Increment(ref ran));
+        Assert.That(ran, Is.EqualTo(4));
+    }
+
+    [Test]
+    public void ABatchSplitOverWorkersScoresExactlyAsOnePassOnTheCaller()
+    {
+        var data = TrainedModel.TestData;
+        long passesBefore = ScoringWorkers.PassesOnWorkers;
+        var shared = Scores(TrainedModel.Model, data);
+        Assert.That(ScoringWorkers.PassesOnWorkers - passesBefore, Is.GreaterThanOrEqualTo(2), "the batch was split over the workers");
+        passesBefore = ScoringWorkers.PassesOnWorkers;
+        var inline = WithProcessThreads(1, () => Scores(TrainedModel.Model, data));
+        Assert.That(ScoringWorkers.PassesOnWorkers, Is.EqualTo(passesBefore), "one libtorch thread: scored inline");
+        Assert.That(shared, Is.EqualTo(inline));
+    }
+
+    [Test]
+    public void VariableLengthRowsSplitOverWorkersScoreExactlyAsInline()
+    {
+        var keyed = VariableSequences.Keyer(Context).Transform(Context.Data.LoadFromEnumerable(VariableSequences.Make(400, 1)));
+        using var model = Context.Transforms.LstmClassifier(VariableSequences.Options()).Fit(keyed);
+        var test = VariableSequences.Keyer(Context).Transform(Context.Data.LoadFromEnumerable(VariableSequences.Make(300, 2)));
+
+        long passesBefore = ScoringWorkers.PassesOnWorkers;
+        var shared = Scores(model, test);
+        Assert.That(ScoringWorkers.PassesOnWorkers - passesBefore, Is.GreaterThanOrEqualTo(2), "the batch was split over the workers");
+        var inline = WithProcessThreads(1, () => Scores(model, test));
+        Assert.That(shared, Is.EqualTo(inline));
+    }
+
+    private static string[] Scores(ITransformer model, IDataView data)
+    {
+        var scored = model.Transform(data);
+        return scored.GetColumn<float[]>("Score").Zip(scored.GetColumn<uint>("PredictedLabel"), (s, k) => $"{ScoreText.Format(s)} {k}").ToArray();
+    }
+
+    private static T WithProcessThreads<T>(int threads, Func<T> work)
+    {
+        int before = torch.get_num_threads();
+        torch.set_num_threads(threads);
+        try
+        {
+            return work();
+        }
+        finally
+        {
+            torch.set_num_threads(before);
+        }
+    }
+}
