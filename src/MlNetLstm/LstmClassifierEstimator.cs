@@ -31,7 +31,6 @@ public sealed class LstmClassifierEstimator : IEstimator<LstmClassifierTransform
     {
         this.environment = environment ?? throw new ArgumentNullException(nameof(environment));
         InputValidation.CheckOptions(options);
-        TorchRuntime.EnsureConfigured();
         this.options = options.Clone();
     }
 

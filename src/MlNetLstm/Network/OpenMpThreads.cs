@@ -38,7 +38,6 @@ internal static class OpenMpThreads
 
     private static SetNumThreadsFunction? FindSetNumThreads()
     {
-        TorchRuntime.EnsureConfigured();
         _ = torch.get_num_threads(); // libtorch and its OpenMP runtime are loaded by now
         // dlsym on a library's handle also searches the libraries it depends on (Linux, macOS); Windows'
         // libtorch uses Intel's OpenMP runtime, named directly.

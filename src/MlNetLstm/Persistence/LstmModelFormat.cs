@@ -154,7 +154,6 @@ internal static class LstmModelFormat
             entry.Expect(weightSection, "weights");
             if (buildNetwork)
             {
-                TorchRuntime.EnsureConfigured();
                 network = new LstmClassifierNetwork(shape);
             }
             ReadWeights(reader, weights, network);

@@ -16,6 +16,10 @@ internal sealed record SequenceBatch(Tensor Values, long[]? Lengths)
 {
     public int Rows => (int)Values.shape[0];
 
+    /// <summary>Rows <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> as a batch of their own (a view, no copy).</summary>
+    public SequenceBatch Slice(int start, int count) =>
+        start == 0 && count == Rows ? this : new(Values.narrow(0, start, count), Lengths?[start..(start + count)]);
+
     /// <summary>
     /// Copies <paramref name="rows"/> rows into one batch, as tensors of the current dispose scope. Rows of
     /// one length fill it exactly; shorter rows are padded and their lengths recorded for packing.

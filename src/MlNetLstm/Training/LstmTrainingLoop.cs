@@ -2,6 +2,7 @@ using System.Diagnostics;
 using MlNetLstm.MlNetInternals;
 using MlNetLstm.Network;
 using TorchSharp;
+using MlNetLstm.Sequences;
 using static TorchSharp.torch;
 
 namespace MlNetLstm.Training;
@@ -43,6 +44,38 @@ internal static class LstmTrainingLoop
             network.DropoutGenerator = null;
             threadTuner?.Finish();
         }
+    }
+
+    /// <summary>
+    /// Adds the gradients of the batch's mean cross-entropy (weighted by class when
+    /// <paramref name="weights"/> is given) to the network's, <paramref name="rowsPerPass"/> rows at a
+    /// time: each pass adds its share, so the result is the whole batch's. Returns the loss and the rows
+    /// predicted right when <paramref name="measure"/> is set.
+    /// </summary>
+    internal static (double Loss, long Correct) AccumulateGradients(
+        LstmClassifierNetwork network, SequenceBatch sequences, Tensor labels, Tensor? weights, int rowsPerPass, bool measure)
+    {
+        using var scope = NewDisposeScope();
+        int rows = sequences.Rows;
+        var whole = weights is null ? tensor((float)rows) : weights.index_select(0, labels).sum();
+        double loss = 0;
+        long correct = 0;
+        for (int start = 0; start < rows; start += rowsPerPass)
+        {
+            // Each pass's tensors are freed before the next pass allocates, so it reuses their memory.
+            using var passScope = NewDisposeScope();
+            int count = Math.Min(rowsPerPass, rows - start);
+            var passLabels = labels.narrow(0, start, count);
+            var logits = network.call(sequences.Slice(start, count));
+            var passLoss = nn.functional.cross_entropy(logits, passLabels, weight: weights, reduction: nn.Reduction.Sum).div(whole);
+            passLoss.backward();
+            if (measure)
+            {
+                loss += passLoss.item<float>();
+                correct += logits.argmax(1).eq(passLabels).sum().item<long>();
+            }
+        }
+        return (loss, correct);
     }
 
     /// <summary>One training run's state: the schedule, the best weights so far and the counters.</summary>
@@ -165,16 +198,13 @@ internal static class LstmTrainingLoop
             using var scope = NewDisposeScope();
             order.Fill(positions);
             var (sequences, labels) = train.Gather(positions);
-            var logits = network.call(sequences);
-            var loss = nn.functional.cross_entropy(logits, labels, weight: weights);
             optimizer.zero_grad();
-            loss.backward();
+            int rowsPerPass = TrainingPasses.RowsPerPass(positions.Length, sequences.Values.shape[1], network.Shape);
+            var (loss, correct) = AccumulateGradients(network, sequences, labels, weights, rowsPerPass, measure);
             if (options.GradientClipNorm is double maxNorm)
                 nn.utils.clip_grad_norm_(network.parameters(), maxNorm);
             optimizer.step();
-            if (!measure)
-                return (double.NaN, double.NaN);
-            return (loss.item<float>(), logits.argmax(1).eq(labels).sum().item<long>() / (double)positions.Length);
+            return measure ? (loss, correct / (double)positions.Length) : (double.NaN, double.NaN);
         }
 
         /// <summary>Inverse class frequencies for <see cref="ClassWeighting.Balanced"/>, detached from any scope; null otherwise.</summary>
