@@ -117,7 +117,7 @@ public sealed class BenchmarkResults
         Row("training, raw TorchSharp (samples/s)", RawTrainSamplesPerSecond);
         Row("training, LstmClassifier Fit (samples/s)", FitSamplesPerSecond);
         Row("  fit_vs_raw_ratio", FitVsRawRatio, "F3");
-        Row("training, raw with THP_MEM_ALLOC_ENABLE=1 (samples/s)", RawThpTrainSamplesPerSecond);
+        Row("training, raw at its best: own process, THP_MEM_ALLOC_ENABLE=1 (samples/s)", RawThpTrainSamplesPerSecond);
         Row("  fit_vs_raw_thp_ratio", FitVsRawThpRatio, "F3");
         if (UnderLoad is { } load)
         {

@@ -49,9 +49,9 @@ public sealed class BenchmarkSuite(BenchmarkSettings settings, TextWriter log)
         for (int r = 0; r < settings.Repeats; r++)
         {
             raw.Add(RawTrainingProcess.SamplesPerSecond(settings.TrainSamples, settings.DataFolder));
-            rawThp.Add(RawTrainingProcess.SamplesPerSecond(settings.TrainSamples, settings.DataFolder, RawTrainingProcess.LibrarySettings));
+            rawThp.Add(RawTrainingProcess.SamplesPerSecond(settings.TrainSamples, settings.DataFolder, RawTrainingProcess.HugePages));
             fit.Add(FitSamplesPerSecond(mlContext, data.Train, settings.TrainSamples));
-            log.WriteLine($"  training repeat {r + 1}: raw {raw[^1]:F0}/s, raw with the library's libtorch settings {rawThp[^1]:F0}/s, Fit {fit[^1]:F0}/s");
+            log.WriteLine($"  training repeat {r + 1}: raw {raw[^1]:F0}/s, raw with huge pages {rawThp[^1]:F0}/s, Fit {fit[^1]:F0}/s");
         }
         results.RawTrainSamplesPerSecond = Statistics.Median(raw);
         results.RawThpTrainSamplesPerSecond = Statistics.Median(rawThp);

@@ -12,8 +12,12 @@ public static class RawTrainingProcess
 {
     public const string Verb = "--raw-train-child";
 
-    /// <summary>The environment the library gives libtorch (transparent huge pages for large buffers), for a fair raw contender.</summary>
-    public static readonly IReadOnlyDictionary<string, string> LibrarySettings = new Dictionary<string, string> { ["THP_MEM_ALLOC_ENABLE"] = "1" };
+    /// <summary>
+    /// The raw loop's best libtorch setting: huge pages for its large training buffers (~35 % faster here).
+    /// The library set it too until 0.2.0; it now keeps those buffers small instead and sets nothing, so
+    /// this contender is the raw loop at its best rather than with the library's settings.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> HugePages = new Dictionary<string, string> { ["THP_MEM_ALLOC_ENABLE"] = "1" };
 
     /// <summary>Starts this program in raw mode and returns the samples per second it measured.</summary>
     public static double SamplesPerSecond(long samples, string dataFolder, IReadOnlyDictionary<string, string>? environment = null) =>

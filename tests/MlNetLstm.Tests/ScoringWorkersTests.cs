@@ -61,7 +61,7 @@ public class ScoringWorkersTests
         }));
         Assert.That(error!.Message, Is.EqualTo("pass 1 failed"));
         Assert.That(ended, Is.EqualTo(4));
-        // The workers are still there for the next batch.
+        // The next batch is scored as usual.
         int ran = 0;
         ScoringWorkers.Run(4, parallelism: 2, _ => Interlocked.Increment(ref ran));
         Assert.That(ran, Is.EqualTo(4));
