@@ -14,7 +14,7 @@ public static class RawTrainingProcess
 
     /// <summary>
     /// The raw loop's best libtorch setting: huge pages for its large training buffers (~35 % faster here).
-    /// The library set it too until 0.2.0; it now keeps those buffers small instead and sets nothing, so
+    /// The library set it too in 0.1.0; 0.2.0 keeps those buffers small instead and sets nothing, so
     /// this contender is the raw loop at its best rather than with the library's settings.
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> HugePages = new Dictionary<string, string> { ["THP_MEM_ALLOC_ENABLE"] = "1" };

@@ -39,6 +39,20 @@ public class ScoringWorkersTests
     }
 
     [Test]
+    public void WorkersServeConsecutiveBatchesAndEndOnceIdle()
+    {
+        var threads = new HashSet<int>();
+        for (int batch = 0; batch < 5; batch++)
+            ScoringWorkers.Run(4, parallelism: 2, _ => { lock (threads) threads.Add(Environment.CurrentManagedThreadId); });
+        Assert.That(threads, Has.Count.LessThanOrEqualTo(2), "the same threads served every batch");
+
+        var deadline = DateTime.UtcNow + ScoringWorkers.IdleLifetime * 10;
+        while (ScoringWorkers.LiveWorkers > 0 && DateTime.UtcNow < deadline)
+            Thread.Sleep(20);
+        Assert.That(ScoringWorkers.LiveWorkers, Is.Zero, "idle workers end");
+    }
+
+    [Test]
     public void OnePassOrParallelismOneRunsInlineOnTheCaller()
     {
         var caller = Environment.CurrentManagedThreadId;

@@ -6,7 +6,7 @@ namespace MlNetLstm.Network;
 /// libtorch's process-wide intra-op thread count, as training chooses and sets it.
 /// </summary>
 /// <remarks>
-/// Until 0.2.0 this also turned on libtorch's huge-page allocations (<c>THP_MEM_ALLOC_ENABLE=1</c>) to
+/// In 0.1.0 this also turned on libtorch's huge-page allocations (<c>THP_MEM_ALLOC_ENABLE=1</c>) to
 /// cut the cost of the large work buffers LSTM training allocates on every batch. Training now keeps
 /// those buffers small enough to be reused (<see cref="Training.TrainingPasses"/>), and huge pages then
 /// made it slower, so libtorch's allocation settings are left as the environment gives them.
