@@ -57,7 +57,8 @@ internal static class LstmTrainingLoop
     {
         using var scope = NewDisposeScope();
         int rows = sequences.Rows;
-        var whole = weights is null ? tensor((float)rows) : weights.index_select(0, labels).sum();
+        // One pass computes the mean as libtorch does, so unsplit batches train exactly as before passes existed.
+        var whole = rowsPerPass >= rows ? null : weights is null ? tensor((float)rows) : weights.index_select(0, labels).sum();
         double loss = 0;
         long correct = 0;
         for (int start = 0; start < rows; start += rowsPerPass)
@@ -67,7 +68,9 @@ internal static class LstmTrainingLoop
             int count = Math.Min(rowsPerPass, rows - start);
             var passLabels = labels.narrow(0, start, count);
             var logits = network.call(sequences.Slice(start, count));
-            var passLoss = nn.functional.cross_entropy(logits, passLabels, weight: weights, reduction: nn.Reduction.Sum).div(whole);
+            var passLoss = whole is null
+                ? nn.functional.cross_entropy(logits, passLabels, weight: weights)
+                : nn.functional.cross_entropy(logits, passLabels, weight: weights, reduction: nn.Reduction.Sum).div(whole);
             passLoss.backward();
             if (measure)
             {
