@@ -13,16 +13,23 @@ public class ScoringWorkersTests
 {
     private static readonly MLContext Context = new(seed: 1);
 
-    [SetUp]
-    public void NeedsSeveralCores()
+    private static void NeedsSeveralCores()
     {
         if (Environment.ProcessorCount < 2 || torch.get_num_threads() < 2)
             Assert.Ignore("scoring on several threads needs at least 2 cores and libtorch threads");
     }
 
+    private static void WaitForIdleWorkersToEnd()
+    {
+        var deadline = DateTime.UtcNow + ScoringWorkers.IdleLifetime * 10;
+        while (ScoringWorkers.LiveWorkers > 0 && DateTime.UtcNow < deadline)
+            Thread.Sleep(20);
+    }
+
     [Test]
     public void PassesRunOnWorkerThreadsWithOneLibtorchThreadEach()
     {
+        NeedsSeveralCores();
         int threadsBefore = torch.get_num_threads();
         var seen = new (string? Name, int Threads)[6];
         ScoringWorkers.Run(seen.Length, parallelism: 2, i => seen[i] = (Thread.CurrentThread.Name, torch.get_num_threads()));
@@ -41,15 +48,28 @@ public class ScoringWorkersTests
     [Test]
     public void WorkersServeConsecutiveBatchesAndEndOnceIdle()
     {
+        NeedsSeveralCores();
+        WaitForIdleWorkersToEnd();
         var threads = new HashSet<int>();
         for (int batch = 0; batch < 5; batch++)
             ScoringWorkers.Run(4, parallelism: 2, _ => { lock (threads) threads.Add(Environment.CurrentManagedThreadId); });
         Assert.That(threads, Has.Count.LessThanOrEqualTo(2), "the same threads served every batch");
 
-        var deadline = DateTime.UtcNow + ScoringWorkers.IdleLifetime * 10;
-        while (ScoringWorkers.LiveWorkers > 0 && DateTime.UtcNow < deadline)
-            Thread.Sleep(20);
+        WaitForIdleWorkersToEnd();
         Assert.That(ScoringWorkers.LiveWorkers, Is.Zero, "idle workers end");
+    }
+
+    [Test]
+    public void APassThatScoresAgainRunsItInlineOnItsWorker()
+    {
+        NeedsSeveralCores();
+        var nested = new int[4];
+        ScoringWorkers.Run(2, parallelism: 2, outer =>
+        {
+            int worker = Environment.CurrentManagedThreadId;
+            ScoringWorkers.Run(2, parallelism: 2, inner => nested[outer * 2 + inner] = Environment.CurrentManagedThreadId == worker ? 1 : -1);
+        });
+        Assert.That(nested, Has.All.EqualTo(1));
     }
 
     [Test]
@@ -84,6 +104,7 @@ public class ScoringWorkersTests
     [Test]
     public void ABatchSplitOverWorkersScoresExactlyAsOnePassOnTheCaller()
     {
+        NeedsSeveralCores();
         var data = TrainedModel.TestData;
         long passesBefore = ScoringWorkers.PassesOnWorkers;
         var shared = Scores(TrainedModel.Model, data);
@@ -97,6 +118,7 @@ public class ScoringWorkersTests
     [Test]
     public void VariableLengthRowsSplitOverWorkersScoreExactlyAsInline()
     {
+        NeedsSeveralCores();
         var keyed = VariableSequences.Keyer(Context).Transform(Context.Data.LoadFromEnumerable(VariableSequences.Make(400, 1)));
         using var model = Context.Transforms.LstmClassifier(VariableSequences.Options()).Fit(keyed);
         var test = VariableSequences.Keyer(Context).Transform(Context.Data.LoadFromEnumerable(VariableSequences.Make(300, 2)));

@@ -95,9 +95,10 @@ internal sealed class BatchScorer : IDisposable
         keys.Clear();
         using (Use())
         {
-            int parallelism = ScoringWorkers.Parallelism;
-            var passes = batch.Groups(parallelism).ToList();
-            ScoringWorkers.Run(passes.Count, parallelism, i => ScorePass(passes[i].Build, passes[i].Rows, batch));
+            // At most as many passes at once as the work budget was shared among.
+            int shared = batch.SharedPasses(ScoringWorkers.Parallelism);
+            var passes = batch.Groups(shared).ToList();
+            ScoringWorkers.Run(passes.Count, shared, i => ScorePass(passes[i].Build, passes[i].Rows, batch));
         }
         // Rows scored only to keep a batch contiguous but holding a NaN or infinity inside.
         for (int row = 0; row < rows; row++)
@@ -245,7 +246,7 @@ internal sealed class ScoringBatch : IDisposable
         bool uniform = length > 0;
         for (int row = 1; row < Count && uniform; row++)
             uniform = steps[row] == length;
-        int passes = Math.Clamp(Count / MinimumRowsPerSharedPass, 1, Math.Max(parallelism, 1));
+        int passes = SharedPasses(parallelism);
         long budget = BatchScorer.ReadAheadBytes / sizeof(float) / passes;
         int maxRows = (Count + passes - 1) / passes;
         if (uniform)
@@ -265,6 +266,9 @@ internal sealed class ScoringBatch : IDisposable
         foreach (var group in SequenceBatch.LengthGroups(usable, row => steps[row], scorer.ValuesPerStep, maxRows, budget))
             yield return (() => SequenceBatch.Build(inputSize, group.Length, i => staging.FloatSpan().Slice(offsets[group[i]], steps[group[i]] * inputSize)), group);
     }
+
+    /// <summary>How many passes, run at once, share the batch's rows and work budget: 1 to score inline.</summary>
+    internal int SharedPasses(int parallelism) => Math.Clamp(Count / MinimumRowsPerSharedPass, 1, Math.Max(parallelism, 1));
 
     /// <summary>Fewer rows than this per pass are not worth handing to another thread.</summary>
     internal const int MinimumRowsPerSharedPass = 16;

@@ -45,7 +45,8 @@ internal static class ScoringWorkers
     /// </summary>
     public static void Run(int count, int parallelism, Action<int> pass)
     {
-        if (count == 1 || parallelism <= 1 || !Available.Value)
+        // A pass that scores again runs inline: workers waiting on workers could all be waiting.
+        if (count == 1 || parallelism <= 1 || isWorker || !Available.Value)
         {
             for (int i = 0; i < count; i++)
                 pass(i);
@@ -80,7 +81,8 @@ internal static class ScoringWorkers
             while (liveWorkers < Math.Min(parallelism, count))
             {
                 liveWorkers++;
-                new Thread(ServeUntilIdle) { IsBackground = true, Name = "MlNetLstm scoring" }.Start();
+                // UnsafeStart: the worker outlives this call and must not carry the caller's execution context.
+                new Thread(ServeUntilIdle) { IsBackground = true, Name = "MlNetLstm scoring" }.UnsafeStart();
             }
         }
         done.Wait();
@@ -97,8 +99,12 @@ internal static class ScoringWorkers
     /// </summary>
     internal static readonly TimeSpan IdleLifetime = TimeSpan.FromMilliseconds(200);
 
+    [ThreadStatic]
+    private static bool isWorker;
+
     private static void ServeUntilIdle()
     {
+        isWorker = true;
         OpenMpThreads.TryUseOneThreadOnThisThread();
         while (true)
         {
