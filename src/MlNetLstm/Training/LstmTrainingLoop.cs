@@ -202,7 +202,10 @@ internal static class LstmTrainingLoop
             order.Fill(positions);
             var (sequences, labels) = train.Gather(positions);
             optimizer.zero_grad();
-            int rowsPerPass = TrainingPasses.RowsPerPass(positions.Length, sequences.Values.shape[1], network.Shape);
+            // Packed (variable-length) batches take libtorch's own LSTM, which has no such large buffers.
+            int rowsPerPass = sequences.Lengths is null
+                ? TrainingPasses.RowsPerPass(positions.Length, sequences.Values.shape[1], network.Shape)
+                : positions.Length;
             var (loss, correct) = AccumulateGradients(network, sequences, labels, weights, rowsPerPass, measure);
             if (options.GradientClipNorm is double maxNorm)
                 nn.utils.clip_grad_norm_(network.parameters(), maxNorm);

@@ -15,6 +15,8 @@ namespace MlNetLstm.Training;
 /// on every batch; below it the same memory is reused. On the MNIST reference run two passes of 64 rows
 /// trained at 9,800–10,500 samples/s against 5,500–8,800 for one pass of 128 (2 cores). The split depends
 /// only on the network and the batch, never on the machine, so results stay the same everywhere.
+/// Packed batches of rows of different lengths are not split: libtorch trains them with its own LSTM,
+/// not oneDNN (<c>ONEDNN_VERBOSE=1</c> on JapaneseVowels: oneDNN ran only for the batches of one length).
 /// </remarks>
 internal static class TrainingPasses
 {
