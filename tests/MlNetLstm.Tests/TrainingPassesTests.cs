@@ -21,6 +21,15 @@ public class TrainingPassesTests
     public int RowsPerPassKeepsEachPassesBuffersReusable(int rows, long steps) => TrainingPasses.RowsPerPass(rows, steps, Mnist);
 
     [Test]
+    public void PackedBatchesAreNotSplitForTheyTrainWithoutOneDnnBuffers()
+    {
+        using var scope = NewDisposeScope();
+        var values = zeros(128, 28, 28);
+        Assert.That(TrainingPasses.RowsPerPass(new SequenceBatch(values, null), Mnist), Is.EqualTo(64));
+        Assert.That(TrainingPasses.RowsPerPass(new SequenceBatch(values, Enumerable.Range(0, 128).Select(i => i == 0 ? 28L : 27L).ToArray()), Mnist), Is.EqualTo(128));
+    }
+
+    [Test]
     public void ABatchSplitIntoPassesGetsTheWholeBatchsGradients(
         [Values] bool classWeights, [Values] bool variableLengths)
     {

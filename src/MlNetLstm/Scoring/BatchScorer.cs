@@ -236,17 +236,17 @@ internal sealed class ScoringBatch : IDisposable
     /// <summary>
     /// The batch as network input, a batch of one length at a time (built in the caller's dispose scope
     /// when invoked), with the rows each holds. Rows that all have one length are the staging tensor itself
-    /// (rows holding a NaN included: they are scored and overwritten rather than copied around). With
-    /// <paramref name="parallelism"/> above 1 the rows are spread over that many passes or more, each with
-    /// its share of the work budget, when every pass keeps at least <see cref="MinimumRowsPerSharedPass"/> rows.
+    /// (rows holding a NaN included: they are scored and overwritten rather than copied around). The rows
+    /// are spread over at least <paramref name="sharedPasses"/> passes (from <see cref="SharedPasses"/>),
+    /// each with its share of the work budget.
     /// </summary>
-    internal IEnumerable<(Func<SequenceBatch> Build, int[] Rows)> Groups(int parallelism)
+    internal IEnumerable<(Func<SequenceBatch> Build, int[] Rows)> Groups(int sharedPasses)
     {
         int length = steps[0];
         bool uniform = length > 0;
         for (int row = 1; row < Count && uniform; row++)
             uniform = steps[row] == length;
-        int passes = SharedPasses(parallelism);
+        int passes = Math.Max(sharedPasses, 1);
         long budget = BatchScorer.ReadAheadBytes / sizeof(float) / passes;
         int maxRows = (Count + passes - 1) / passes;
         if (uniform)

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using MlNetLstm.MlNetInternals;
 using MlNetLstm.Network;
-using TorchSharp;
 using MlNetLstm.Sequences;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MlNetLstm.Training;
@@ -202,11 +202,7 @@ internal static class LstmTrainingLoop
             order.Fill(positions);
             var (sequences, labels) = train.Gather(positions);
             optimizer.zero_grad();
-            // Packed (variable-length) batches take libtorch's own LSTM, which has no such large buffers.
-            int rowsPerPass = sequences.Lengths is null
-                ? TrainingPasses.RowsPerPass(positions.Length, sequences.Values.shape[1], network.Shape)
-                : positions.Length;
-            var (loss, correct) = AccumulateGradients(network, sequences, labels, weights, rowsPerPass, measure);
+            var (loss, correct) = AccumulateGradients(network, sequences, labels, weights, TrainingPasses.RowsPerPass(sequences, network.Shape), measure);
             if (options.GradientClipNorm is double maxNorm)
                 nn.utils.clip_grad_norm_(network.parameters(), maxNorm);
             optimizer.step();

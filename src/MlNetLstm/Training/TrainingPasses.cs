@@ -1,4 +1,5 @@
 using MlNetLstm.Network;
+using MlNetLstm.Sequences;
 
 namespace MlNetLstm.Training;
 
@@ -12,8 +13,9 @@ namespace MlNetLstm.Training;
 /// <see cref="WorkBufferBytesPerHiddenStep"/> bytes per row, step and hidden unit (measured: 38.5 MB for
 /// 128 rows of 28 steps and 128 hidden units; 19.3 MB at 64 rows; 75.9 MB at 256 units). glibc returns
 /// freed blocks above 32 MiB to the system at once, so such buffers are mapped and zero-filled afresh
-/// on every batch; below it the same memory is reused. On the MNIST reference run two passes of 64 rows
-/// trained at 9,800–10,500 samples/s against 5,500–8,800 for one pass of 128 (2 cores). The split depends
+/// on every batch; below it the same memory is reused. On the MNIST reference run (Fit, 2 threads, 2 cores)
+/// two passes of 64 rows trained at 6,773–7,961 samples/s against 5,075–5,751 for one pass of 128 with
+/// huge pages and 4,379–5,399 without. The split depends
 /// only on the network and the batch, never on the machine, so results stay the same everywhere.
 /// Packed batches of rows of different lengths are not split: libtorch trains them with its own LSTM,
 /// not oneDNN (<c>ONEDNN_VERBOSE=1</c> on JapaneseVowels: oneDNN ran only for the batches of one length).
@@ -28,6 +30,10 @@ internal static class TrainingPasses
 
     /// <summary>Passes smaller than this lose more to small matrix products than reused memory saves.</summary>
     internal const int MinimumRowsPerPass = 32;
+
+    /// <summary>Rows per pass for <paramref name="batch"/>: all of them when it is packed, else as below.</summary>
+    public static int RowsPerPass(SequenceBatch batch, NetworkShape shape) =>
+        batch.Lengths is null ? RowsPerPass(batch.Rows, batch.Values.shape[1], shape) : batch.Rows;
 
     /// <summary>
     /// Rows per pass for a batch of <paramref name="rows"/> rows padded to <paramref name="steps"/> steps:
