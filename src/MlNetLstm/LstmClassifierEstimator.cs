@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNetLstm.MlNetInternals;
 using MlNetLstm.Network;
+using MlNetLstm.Network.Fused;
 using MlNetLstm.Persistence;
 using MlNetLstm.Schema;
 using MlNetLstm.Sequences;
@@ -85,11 +86,26 @@ public sealed class LstmClassifierEstimator : IEstimator<LstmClassifierTransform
         using var validationSet = ReadValidationSet(host, sequenceShape, classCount, labelValues);
         var validation = heldOut ?? validationSet?.AllRows();
 
-        int threads = TorchRuntime.TrainingThreads(options.NumberOfThreads, shape, options.BatchSize);
-        var tuner = TrainingThreadTuner.For(options, threads);
-        host.Info(tuner is null ? $"Training on {threads} libtorch thread(s)." : $"Training on {tuner.Threads} libtorch threads or 1, whichever times faster.");
-        var (network, summary) = TorchRuntime.WithThreads(tuner?.Threads ?? threads,
-            () => LstmTrainingLoop.Train(host, options, shape, train, validation, trainingSet.Skipped.Total, seed, tuner));
+        (LstmClassifierNetwork Network, LstmTrainingSummary Summary) trained;
+        if (FusedLstmTraining.Applies(shape, options.Dropout, train.AllSameLength))
+        {
+            // The kernel's threads do the training; libtorch only takes the optimiser's small steps, on one.
+            int threads = TorchRuntime.FusedTrainingThreads(options.NumberOfThreads, options.BatchSize);
+            using var kernel = new FusedLstmKernel(shape, threads);
+            var tuner = TrainingThreadTuner.For(options, threads, count => kernel.Threads = count);
+            host.Info(tuner is null ? $"Training on {threads} thread(s) with the fused AVX-512 LSTM kernel." : $"Training on {tuner.Threads} threads or 1, whichever times faster, with the fused AVX-512 LSTM kernel.");
+            trained = TorchRuntime.WithThreads(1,
+                () => LstmTrainingLoop.Train(host, options, shape, train, validation, trainingSet.Skipped.Total, seed, tuner, kernel));
+        }
+        else
+        {
+            int threads = TorchRuntime.TrainingThreads(options.NumberOfThreads, shape, options.BatchSize);
+            var tuner = TrainingThreadTuner.For(options, threads);
+            host.Info(tuner is null ? $"Training on {threads} libtorch thread(s)." : $"Training on {tuner.Threads} libtorch threads or 1, whichever times faster.");
+            trained = TorchRuntime.WithThreads(tuner?.Threads ?? threads,
+                () => LstmTrainingLoop.Train(host, options, shape, train, validation, trainingSet.Skipped.Total, seed, tuner));
+        }
+        var (network, summary) = trained;
         var columns = new ColumnNames(options.LabelColumnName, options.FeatureColumnName, options.ScoreColumnName, options.PredictedLabelColumnName);
         return new LstmClassifierTransformer(new LstmModel(columns, sequenceShape, shape, labelValues, network, summary));
     }

@@ -33,6 +33,18 @@ internal static class TorchRuntime
     }
 
     /// <summary>
+    /// The threads the fused kernel trains on: <paramref name="requested"/> when set; otherwise one per
+    /// core, but no more than a batch has partitions to share.
+    /// </summary>
+    public static int FusedTrainingThreads(int? requested, int batchSize)
+    {
+        if (requested is int threads)
+            return threads;
+        int partitions = (batchSize + Fused.FusedLstmKernel.PartitionRows - 1) / Fused.FusedLstmKernel.PartitionRows;
+        return Math.Max(1, Math.Min(DefaultThreads.Value, partitions));
+    }
+
+    /// <summary>
     /// Runs <paramref name="work"/> with libtorch's intra-op thread count set (it is process-wide), and
     /// restores the count the process had once the last of any concurrent runs ends. Concurrent fits
     /// asking for different counts share whichever was set last.

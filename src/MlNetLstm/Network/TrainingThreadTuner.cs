@@ -66,11 +66,14 @@ internal sealed class TrainingThreadTuner
     }
 
     /// <summary>A tuner when the thread count is the library's choice of several threads; null when the user set it or one thread was chosen.</summary>
-    public static TrainingThreadTuner? For(LstmClassifierOptions options, int chosen)
+    /// <param name="options">The fit's options: a count the user set is kept.</param>
+    /// <param name="chosen">The count the library chose.</param>
+    /// <param name="setThreads">Applies a count; libtorch's <c>set_num_threads</c> when null.</param>
+    public static TrainingThreadTuner? For(LstmClassifierOptions options, int chosen, Action<int>? setThreads = null)
     {
         if (options.ThreadTuning is Settings forced)
-            return new TrainingThreadTuner(Math.Max(2, chosen), forced);
-        return options.NumberOfThreads is null && chosen > 1 ? new TrainingThreadTuner(chosen) : null;
+            return new TrainingThreadTuner(Math.Max(2, chosen), forced, setThreads);
+        return options.NumberOfThreads is null && chosen > 1 ? new TrainingThreadTuner(chosen, setThreads: setThreads) : null;
     }
 
     /// <summary>The count training runs on now.</summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using MlNetLstm.MlNetInternals;
 using MlNetLstm.Network;
+using MlNetLstm.Network.Fused;
 using MlNetLstm.Sequences;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -19,7 +20,8 @@ internal static class LstmTrainingLoop
 
     public static (LstmClassifierNetwork Network, LstmTrainingSummary Summary) Train(
         HostChannel host, LstmClassifierOptions options, NetworkShape shape,
-        TrainingRows train, TrainingRows? validation, long skippedRows, int seed, TrainingThreadTuner? threadTuner)
+        TrainingRows train, TrainingRows? validation, long skippedRows, int seed, TrainingThreadTuner? threadTuner,
+        FusedLstmKernel? kernel = null)
     {
         using var initGenerator = new Generator((ulong)seed);
         // Dropout masks come from a generator of our own so that concurrent training in one process
@@ -29,7 +31,7 @@ internal static class LstmTrainingLoop
         try
         {
             network.InitializeWeights(initGenerator, options.ForgetBias);
-            var run = new Run(host, options, network, train, validation, seed, threadTuner);
+            var run = new Run(host, options, network, train, validation, seed, threadTuner, kernel);
             var summary = run.Execute(skippedRows);
             network.eval();
             return (network, summary);
@@ -84,7 +86,7 @@ internal static class LstmTrainingLoop
     /// <summary>One training run's state: the schedule, the best weights so far and the counters.</summary>
     private sealed class Run(
         HostChannel host, LstmClassifierOptions options, LstmClassifierNetwork network,
-        TrainingRows train, TrainingRows? validation, int seed, TrainingThreadTuner? threadTuner)
+        TrainingRows train, TrainingRows? validation, int seed, TrainingThreadTuner? threadTuner, FusedLstmKernel? kernel)
     {
         private readonly int batchSize = options.BatchSize;
         private Dictionary<string, Tensor>? bestWeights;
@@ -202,7 +204,9 @@ internal static class LstmTrainingLoop
             order.Fill(positions);
             var (sequences, labels) = train.Gather(positions);
             optimizer.zero_grad();
-            var (loss, correct) = AccumulateGradients(network, sequences, labels, weights, TrainingPasses.RowsPerPass(sequences, network.Shape), measure);
+            var (loss, correct) = kernel is not null
+                ? FusedLstmTraining.SetGradients(kernel, network, sequences, labels, weights)
+                : AccumulateGradients(network, sequences, labels, weights, TrainingPasses.RowsPerPass(sequences, network.Shape), measure);
             if (options.GradientClipNorm is double maxNorm)
                 nn.utils.clip_grad_norm_(network.parameters(), maxNorm);
             optimizer.step();

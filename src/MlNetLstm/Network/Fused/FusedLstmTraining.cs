@@ -1,0 +1,67 @@
+using MlNetLstm.Sequences;
+using static TorchSharp.torch;
+
+namespace MlNetLstm.Network.Fused;
+
+/// <summary>
+/// Training steps through <see cref="FusedLstmKernel"/> instead of libtorch's LSTM: the kernel reads the
+/// network's weights and writes their gradients in place, and libtorch's optimiser takes the step as usual.
+/// </summary>
+internal static class FusedLstmTraining
+{
+    /// <summary>
+    /// Whether a fit trains through the kernel: a network it supports, no dropout (the kernel has none)
+    /// and sequences of one length (each batch then has one shape, never packed).
+    /// </summary>
+    public static bool Applies(NetworkShape shape, double dropout, bool allSameLength) =>
+        FusedLstmKernel.Supports(shape) && dropout == 0 && allSameLength;
+
+    /// <summary>
+    /// Sets the network's gradients to those of the batch's mean cross-entropy (weighted by class when
+    /// <paramref name="classWeights"/> is given, as libtorch's <c>cross_entropy</c>); returns the loss and
+    /// the rows predicted right.
+    /// </summary>
+    public static (double Loss, long Correct) SetGradients(
+        FusedLstmKernel kernel, LstmClassifierNetwork network, SequenceBatch batch, Tensor labels, Tensor? classWeights)
+    {
+        if (batch.Lengths is not null)
+            throw new ArgumentException("The fused kernel trains batches of one length only.", nameof(batch));
+        using var scope = NewDisposeScope();
+        var named = network.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        var order = network.Shape.Weights.Select(w => named[w.Name]).ToArray();
+        var gradients = order.Select(GradientOf).ToArray();
+        var values = batch.Values.contiguous();
+        var labelValues = labels.contiguous().LongSpan();
+        var rowWeights = RowWeights(labelValues, classWeights);
+        return kernel.Train(Spans(order), values.FloatSpan(), batch.Rows, (int)values.shape[1], labelValues, rowWeights, Spans(gradients));
+    }
+
+    private static FusedLstmKernel.Parameters Spans(Tensor[] p) =>
+        new(p[0].FloatSpan(), p[1].FloatSpan(), p[2].FloatSpan(), p[3].FloatSpan(), p[4].FloatSpan(), p[5].FloatSpan());
+
+    private static Tensor GradientOf(Tensor parameter)
+    {
+        if (parameter.grad is Tensor gradient)
+            return gradient;
+        parameter.grad = zeros_like(parameter);
+        return parameter.grad!;
+    }
+
+    /// <summary>1/rows each, or weight[label] / Σ weight[label] as libtorch's weighted mean.</summary>
+    private static float[] RowWeights(ReadOnlySpan<long> labels, Tensor? classWeights)
+    {
+        var rowWeights = new float[labels.Length];
+        if (classWeights is null)
+        {
+            Array.Fill(rowWeights, 1f / labels.Length);
+            return rowWeights;
+        }
+        var perClass = classWeights.contiguous().FloatSpan();
+        double total = 0;
+        for (int r = 0; r < labels.Length; r++)
+            total += perClass[(int)labels[r]];
+        for (int r = 0; r < labels.Length; r++)
+            rowWeights[r] = (float)(perClass[(int)labels[r]] / total);
+        return rowWeights;
+    }
+}

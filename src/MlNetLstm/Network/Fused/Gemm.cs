@@ -1,0 +1,72 @@
+// GEMM drivers for the shapes the LSTM kernel needs. Not a general BLAS: M must be a multiple of 8
+// and N a multiple of 16.
+namespace MlNetLstm.Network.Fused;
+
+internal static unsafe partial class Gemm
+{
+    /// <summary>
+    /// Packs B (k x n, element (kk, j) at src[kk*rowStride + j*colStride]) into column panels of
+    /// width NR (the last one narrower): the panel starting at column j0 occupies k*width floats at
+    /// dst + j0*k, row-major, so the microkernel reads it contiguously.
+    /// </summary>
+    public static void PackPanels(float* src, nint rowStride, nint colStride, int k, int n, float* dst)
+    {
+        for (int j0 = 0; j0 < n; j0 += NR)
+        {
+            int w = Math.Min(NR, n - j0);
+            float* p = dst + (nint)j0 * k;
+            for (int kk = 0; kk < k; kk++)
+                for (int j = 0; j < w; j++)
+                    *p++ = src[kk * rowStride + (j0 + j) * colStride];
+        }
+    }
+
+    /// <summary>C[m x n] (+)= A[m x k] B, A row-major (row stride lda), B packed by <see cref="PackPanels"/>.</summary>
+    public static void MulRowA(int m, int n, int k, float* a, nint lda, float* bPacked, float* c, nint ldc, bool accumulate)
+    {
+        // Panel outer, row blocks inner: the B panel (k x 48 floats, 30 KB for k = 160) stays in L1.
+        for (int j0 = 0; j0 < n; j0 += NR)
+        {
+            int w = Math.Min(NR, n - j0);
+            float* bp = bPacked + (nint)j0 * k;
+            for (int i0 = 0; i0 < m; i0 += MR)
+            {
+                float* ap = a + i0 * lda, cp = c + i0 * ldc + j0;
+                switch (w)
+                {
+                    case 48: KernelRowA<W3>(k, ap, lda, bp, w, cp, ldc, accumulate); break;
+                    case 32: KernelRowA<W2>(k, ap, lda, bp, w, cp, ldc, accumulate); break;
+                    default: KernelRowA<W1>(k, ap, lda, bp, w, cp, ldc, accumulate); break;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// C[m x n] += A^T B over k, A stored [k x m] (row stride lda), B stored [k x n] (row stride ldb),
+    /// neither packed (repacking A and/or B into contiguous strips measured no faster). K is blocked
+    /// (64..128) so that the B block stays in L1/L2 while the A columns stream.
+    /// </summary>
+    public static void MulColA(int m, int n, int k, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int kBlock)
+    {
+        for (int k0 = 0; k0 < k; k0 += kBlock)
+        {
+            int kb = Math.Min(kBlock, k - k0);
+            for (int i0 = 0; i0 < m; i0 += MR)
+            {
+                float* ap = a + k0 * lda + i0;
+                for (int j0 = 0; j0 < n; j0 += NR)
+                {
+                    int w = Math.Min(NR, n - j0);
+                    float* bp = b + k0 * ldb + j0, cp = c + i0 * ldc + j0;
+                    switch (w)
+                    {
+                        case 48: KernelColA<W3>(kb, ap, lda, bp, ldb, cp, ldc, true); break;
+                        case 32: KernelColA<W2>(kb, ap, lda, bp, ldb, cp, ldc, true); break;
+                        default: KernelColA<W1>(kb, ap, lda, bp, ldb, cp, ldc, true); break;
+                    }
+                }
+            }
+        }
+    }
+}

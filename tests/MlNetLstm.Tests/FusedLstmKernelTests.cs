@@ -1,0 +1,167 @@
+using System.Collections.Concurrent;
+using Microsoft.ML;
+using MlNetLstm.Network;
+using MlNetLstm.Network.Fused;
+using MlNetLstm.Sequences;
+using MlNetLstm.Training;
+using static TorchSharp.torch;
+
+namespace MlNetLstm.Tests;
+
+/// <summary>
+/// The fused kernel computes the gradients libtorch's LSTM computes, the same bits on any thread count,
+/// and the training loop uses it where it applies.
+/// </summary>
+public class FusedLstmKernelTests
+{
+    [SetUp]
+    public void RequireAvx512()
+    {
+        if (!FusedLstmKernel.IsSupported)
+            Assert.Ignore("This CPU has no AVX-512: training uses libtorch's LSTM.");
+    }
+
+    [Test]
+    public void GradientsMatchLibtorchs([Values] bool classWeights, [Values(1, 45, 64)] int rows)
+    {
+        var shape = new NetworkShape(InputSize: 3, HiddenSize: 32, NumberOfLayers: 1, Bidirectional: false, ClassCount: 4);
+        AssertMatchesLibtorch(shape, rows, steps: 6, classWeights ? [0.5f, 2f, 1f, 3f] : null);
+    }
+
+    [Test]
+    public void GradientsMatchLibtorchsAtTheReferenceShape()
+    {
+        var shape = new NetworkShape(InputSize: 28, HiddenSize: 128, NumberOfLayers: 1, Bidirectional: false, ClassCount: 10);
+        AssertMatchesLibtorch(shape, rows: 128, steps: 28, null);
+    }
+
+    [Test]
+    public void GivesTheSameBitsOnAnyThreadCount()
+    {
+        var shape = new NetworkShape(InputSize: 5, HiddenSize: 16, NumberOfLayers: 1, Bidirectional: false, ClassCount: 3);
+        using var scope = NewDisposeScope();
+        var (batch, labels) = Batch(shape, rows: 100, steps: 9, seed: 11);
+        var one = FusedGradients(shape, batch, labels, null, threads: 1);
+        foreach (int threads in new[] { 2, 3, 8 })
+        {
+            var many = FusedGradients(shape, batch, labels, null, threads);
+            Assert.That(many.Loss, Is.EqualTo(one.Loss), $"{threads} threads");
+            for (int i = 0; i < one.Gradients.Length; i++)
+                Assert.That(many.Gradients[i].equal(one.Gradients[i]).all().item<bool>(), Is.True, $"gradient {i} on {threads} threads");
+        }
+    }
+
+    [TestCase(20, 1, false, 0.0, ExpectedResult = false)] // not a multiple of 16 units
+    [TestCase(32, 2, false, 0.0, ExpectedResult = false)] // stacked
+    [TestCase(32, 1, true, 0.0, ExpectedResult = false)]  // bidirectional
+    [TestCase(32, 1, false, 0.2, ExpectedResult = false)] // dropout on the final state
+    [TestCase(32, 1, false, 0.0, ExpectedResult = true)]
+    public bool AppliesOnlyToNetworksItComputesExactly(int hidden, int layers, bool bidirectional, double dropout) =>
+        FusedLstmTraining.Applies(new NetworkShape(4, hidden, layers, bidirectional, 3), dropout, allSameLength: true);
+
+    [Test]
+    public void DoesNotApplyToSequencesOfDifferentLengths() =>
+        Assert.That(FusedLstmTraining.Applies(new NetworkShape(4, 32, 1, false, 3), 0, allSameLength: false), Is.False);
+
+    [Test]
+    public void ALabelOutsideTheClassesIsRefused()
+    {
+        var shape = new NetworkShape(InputSize: 2, HiddenSize: 16, NumberOfLayers: 1, Bidirectional: false, ClassCount: 3);
+        using var scope = NewDisposeScope();
+        var (batch, _) = Batch(shape, rows: 8, steps: 3, seed: 1);
+        using var network = Network(shape);
+        using var kernel = new FusedLstmKernel(shape, threads: 2);
+        var labels = tensor(new long[] { 0, 1, 2, 3, 0, 1, 2, 0 });
+        Assert.That(() => FusedLstmTraining.SetGradients(kernel, network, batch, labels, null),
+            Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("label 3"));
+    }
+
+    [Test]
+    public void EveryPartitionRunsOnceAndAFailureReachesTheCaller()
+    {
+        using var workers = new PartitionWorkers(threads: 3);
+        var runs = new ConcurrentBag<(int Partition, int Thread)>();
+        workers.Run(10, (partition, thread) => runs.Add((partition, thread)));
+        Assert.That(runs.Select(r => r.Partition).Order(), Is.EqualTo(Enumerable.Range(0, 10)));
+        Assert.That(runs.All(r => r.Thread is >= 0 and < 3), Is.True);
+
+        Assert.That(() => workers.Run(6, (partition, _) =>
+        {
+            if (partition == 4)
+                throw new InvalidOperationException("partition 4");
+        }), Throws.InvalidOperationException.With.Message.EqualTo("partition 4"));
+        int after = 0;
+        workers.Run(5, (_, _) => Interlocked.Increment(ref after));
+        Assert.That(after, Is.EqualTo(5), "the workers stay usable after a failure");
+    }
+
+    [Test]
+    public void FitTrainsThroughTheKernelWhereItApplies([Values] bool dropout)
+    {
+        var mlContext = new MLContext(1);
+        var log = new List<string>();
+        mlContext.Log += (_, e) =>
+        {
+            if (e.Message.Contains("] Training on ", StringComparison.Ordinal))
+                lock (log)
+                    log.Add(e.Message);
+        };
+        var data = SyntheticSequences.Load(mlContext, 128, 4);
+        var options = SyntheticSequences.QuickOptions();
+        options.HiddenSize = 32;
+        options.Dropout = dropout ? 0.2 : 0;
+        var keyed = mlContext.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data);
+        using var model = mlContext.Transforms.LstmClassifier(options).Fit(keyed);
+        Assert.That(log, Has.Count.EqualTo(1));
+        Assert.That(log[0].Contains("fused AVX-512 LSTM kernel", StringComparison.Ordinal), Is.EqualTo(!dropout), log[0]);
+    }
+
+    private static void AssertMatchesLibtorch(NetworkShape shape, int rows, int steps, float[]? classWeights)
+    {
+        using var scope = NewDisposeScope();
+        var (batch, labels) = Batch(shape, rows, steps, seed: 5);
+        var weights = classWeights is null ? null : tensor(classWeights);
+        using var network = Network(shape);
+        var (libtorchLoss, libtorchCorrect) = LstmTrainingLoop.AccumulateGradients(network, batch, labels, weights, rows, measure: true);
+        var expected = network.parameters().Select(p => p.grad!.clone()).ToArray();
+
+        var fused = FusedGradients(shape, batch, labels, weights, threads: 2);
+
+        Assert.That(fused.Loss, Is.EqualTo(libtorchLoss).Within(1e-5));
+        Assert.That(fused.Correct, Is.EqualTo(libtorchCorrect));
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double scale = expected[i].abs().max().item<float>();
+            double difference = (fused.Gradients[i] - expected[i]).abs().max().item<float>();
+            Assert.That(difference, Is.LessThanOrEqualTo(1e-4 * scale + 1e-7), $"gradient {i}: largest difference {difference:G3} of largest value {scale:G3}");
+        }
+    }
+
+    private static (double Loss, long Correct, Tensor[] Gradients) FusedGradients(
+        NetworkShape shape, SequenceBatch batch, Tensor labels, Tensor? weights, int threads)
+    {
+        using var network = Network(shape);
+        using var kernel = new FusedLstmKernel(shape, threads);
+        // Gradients are set, not added: what was there before does not count.
+        foreach (var parameter in network.parameters())
+            parameter.grad = full_like(parameter, 7f);
+        var (loss, correct) = FusedLstmTraining.SetGradients(kernel, network, batch, labels, weights);
+        return (loss, correct, network.parameters().Select(p => p.grad!.clone()).ToArray());
+    }
+
+    private static (SequenceBatch Batch, Tensor Labels) Batch(NetworkShape shape, int rows, int steps, int seed)
+    {
+        using var generator = new Generator((ulong)seed);
+        var values = randn(new long[] { rows, steps, shape.InputSize }, generator: generator);
+        var labels = randint(0, shape.ClassCount, new long[] { rows }, generator: generator);
+        return (new SequenceBatch(values, null), labels);
+    }
+
+    private static LstmClassifierNetwork Network(NetworkShape shape)
+    {
+        var network = new LstmClassifierNetwork(shape);
+        using var generator = new Generator(3);
+        network.InitializeWeights(generator, forgetBias: 1.0);
+        return network;
+    }
+}
