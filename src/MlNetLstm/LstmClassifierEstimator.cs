@@ -107,7 +107,9 @@ public sealed class LstmClassifierEstimator : IEstimator<LstmClassifierTransform
         }
         var (network, summary) = trained;
         var columns = new ColumnNames(options.LabelColumnName, options.FeatureColumnName, options.ScoreColumnName, options.PredictedLabelColumnName);
-        return new LstmClassifierTransformer(new LstmModel(columns, sequenceShape, shape, labelValues, network, summary));
+        // New models score with the fused kernel when it computes their network, wherever they were trained.
+        var scoring = FusedLstmKernel.SupportsShape(shape) ? ScoringKernel.Fused : ScoringKernel.Libtorch;
+        return new LstmClassifierTransformer(new LstmModel(columns, sequenceShape, shape, labelValues, network, summary) { Scoring = scoring });
     }
 
     private TrainingSet? ReadValidationSet(HostChannel host, SequenceShape input, int classCount, LabelKeyValues? trainingValues)

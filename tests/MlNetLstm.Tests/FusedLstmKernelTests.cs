@@ -116,6 +116,45 @@ public class FusedLstmKernelTests
         Assert.That(log[0].Contains("fused AVX-512 LSTM kernel", StringComparison.Ordinal), Is.EqualTo(!dropout), log[0]);
     }
 
+    [TestCase(3, 32, 4, 45, 6)]
+    [TestCase(28, 128, 10, 600, 28)] // the reference shape, more rows than one block of the kernel
+    public void ScoresMatchLibtorchsForward(int inputs, int hidden, int classes, int rows, int steps)
+    {
+        var shape = new NetworkShape(inputs, hidden, NumberOfLayers: 1, Bidirectional: false, classes);
+        using var scope = NewDisposeScope();
+        var (batch, _) = Batch(shape, rows, steps, seed: 9);
+        using var network = Network(shape);
+        network.eval();
+        using var kernel = FusedLstmKernel.ForScoring(shape, FusedLstmTraining.WeightsOf(network));
+        var logits = new float[rows * classes];
+        kernel.Score(batch.Values.FloatSpan(), rows, steps, logits);
+
+        Tensor expected;
+        using (inference_mode())
+            expected = network.call(batch);
+        var difference = (tensor(logits).view(rows, classes) - expected).abs().max().item<float>();
+        Assert.That(difference, Is.LessThan(1e-5), "largest difference from libtorch's logits");
+    }
+
+    [Test]
+    public void ARowsScoresDoNotDependOnTheRowsScoredWithIt()
+    {
+        var shape = new NetworkShape(InputSize: 7, HiddenSize: 16, NumberOfLayers: 1, Bidirectional: false, ClassCount: 3);
+        using var scope = NewDisposeScope();
+        var (batch, _) = Batch(shape, rows: 300, steps: 5, seed: 2);
+        using var network = Network(shape);
+        using var kernel = FusedLstmKernel.ForScoring(shape, FusedLstmTraining.WeightsOf(network));
+        var values = batch.Values.FloatSpan();
+        var together = new float[300 * 3];
+        kernel.Score(values, 300, 5, together);
+        foreach (int row in new[] { 0, 7, 8, 255, 256, 299 })
+        {
+            var alone = new float[3];
+            kernel.Score(values.Slice(row * 5 * 7, 5 * 7), 1, 5, alone);
+            Assert.That(alone, Is.EqualTo(together.AsSpan(row * 3, 3).ToArray()), $"row {row}");
+        }
+    }
+
     private static void AssertMatchesLibtorch(NetworkShape shape, int rows, int steps, float[]? classWeights)
     {
         using var scope = NewDisposeScope();

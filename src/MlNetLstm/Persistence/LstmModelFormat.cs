@@ -1,5 +1,6 @@
 using System.Text;
 using MlNetLstm.Network;
+using MlNetLstm.Network.Fused;
 using MlNetLstm.Schema;
 using MlNetLstm.Sequences;
 using static TorchSharp.torch;
@@ -26,10 +27,12 @@ internal static class LstmModelFormat
     // 2: MlNetLstm 0.2.0. Header: 4 column names; input size, hidden size, layers, bidirectional,
     //    classes; feature layout, feature length at Fit (0 = variable), per-channel normalisation,
     //    whether trailing all-NaN steps are padding; training summary.
-    public const int CurrentVersion = 2;
+    // 3: MlNetLstm 0.2.0 from the fused kernel on. Header as version 2, then the scoring kernel (byte:
+    //    0 libtorch, 1 fused).
+    public const int CurrentVersion = 3;
 
     /// <summary>The oldest version of this format whose readers can read what <see cref="Write"/> writes.</summary>
-    public const int ReadableByVersion = 2;
+    public const int ReadableByVersion = 3;
 
     /// <summary>The oldest version this code reads.</summary>
     public const int OldestReadableVersion = 1;
@@ -73,6 +76,7 @@ internal static class LstmModelFormat
             }
             writer.Write(input.TrailingNaNIsPadding);
             WriteSummary(writer, model.Summary);
+            writer.Write((byte)model.Scoring);
             writer.Write(model.LabelValues is not null);
             model.LabelValues?.Write(writer);
 
@@ -133,7 +137,7 @@ internal static class LstmModelFormat
         try
         {
             entry.Expect(HeaderLimit, "header");
-            var (columns, input, shape, summary) = ReadHeader(reader);
+            var (columns, input, shape, summary, scoring) = ReadHeader(reader);
             var weights = shape.Weights;
             long weightSection = sizeof(int) + weights.Sum(w => EncodedLength(w));
             long labelSection = LabelBudget(shape.ClassCount);
@@ -169,7 +173,7 @@ internal static class LstmModelFormat
             if (network is null)
                 return null;
             network.eval();
-            return new LstmModel(columns, input, shape, labelValues, network, summary);
+            return new LstmModel(columns, input, shape, labelValues, network, summary) { Scoring = scoring };
         }
         catch (Exception e) when (e is not InvalidDataException)
         {
@@ -189,7 +193,7 @@ internal static class LstmModelFormat
         }
     }
 
-    private static (ColumnNames, SequenceShape, NetworkShape, LstmTrainingSummary?) ReadHeader(BinaryReader reader)
+    private static (ColumnNames, SequenceShape, NetworkShape, LstmTrainingSummary?, ScoringKernel) ReadHeader(BinaryReader reader)
     {
         if (reader.ReadUInt32() != Magic)
             throw Corrupt("it does not start with the expected marker");
@@ -235,7 +239,14 @@ internal static class LstmModelFormat
         }
         if (!shape.IsPlausible)
             throw Corrupt($"its network shape {shape} is not valid");
-        return (columns, input, shape, summary);
+        var scoring = ScoringKernel.Libtorch;
+        if (version >= 3)
+        {
+            scoring = (ScoringKernel)reader.ReadByte();
+            if (!Enum.IsDefined(scoring) || (scoring == ScoringKernel.Fused && !FusedLstmKernel.SupportsShape(shape)))
+                throw Corrupt($"its scoring kernel {scoring} is not one for its network shape {shape}");
+        }
+        return (columns, input, shape, summary, scoring);
     }
 
     private static void WriteSummary(BinaryWriter writer, LstmTrainingSummary? summary)

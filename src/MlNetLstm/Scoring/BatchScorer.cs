@@ -1,5 +1,6 @@
 using Microsoft.ML.Data;
 using MlNetLstm.Network;
+using MlNetLstm.Network.Fused;
 using MlNetLstm.Persistence;
 using MlNetLstm.Sequences;
 using static TorchSharp.torch;
@@ -23,6 +24,7 @@ internal sealed class BatchScorer : IDisposable
     internal const int MaxBatchRows = 1024;
 
     private readonly LstmClassifierNetwork network;
+    private readonly FusedLstmKernel? fused;
     private readonly ReaderWriterLockSlim lifetime = new();
     private readonly object owner;
     private bool disposed;
@@ -35,6 +37,8 @@ internal sealed class BatchScorer : IDisposable
         network = model.Network;
         this.owner = owner;
         ClassCount = model.Shape.ClassCount;
+        if (model.Scoring == ScoringKernel.Fused && FusedLstmKernel.Supports(model.Shape))
+            fused = FusedLstmKernel.ForScoring(model.Shape, FusedLstmTraining.WeightsOf(network));
     }
 
     public LstmModel Model { get; }
@@ -116,7 +120,8 @@ internal sealed class BatchScorer : IDisposable
     {
         using var inference = inference_mode();
         using var scope = NewDisposeScope();
-        var scores = nn.functional.softmax(network.call(build()), 1);
+        var input = build();
+        var scores = nn.functional.softmax(fused is not null && input.Lengths is null ? FusedLogits(input) : network.call(input), 1);
         var predicted = scores.argmax(1).LongSpan();
         var values = scores.FloatSpan();
         var probabilities = batch.ProbabilityBuffer.AsSpan();
@@ -126,6 +131,14 @@ internal sealed class BatchScorer : IDisposable
             values.Slice(i * ClassCount, ClassCount).CopyTo(probabilities.Slice(row * ClassCount, ClassCount));
             batch.KeyBuffer[row] = (uint)predicted[i] + 1;
         }
+    }
+
+    private Tensor FusedLogits(SequenceBatch input)
+    {
+        var values = input.Values.contiguous();
+        var logits = empty(input.Rows, ClassCount);
+        fused!.Score(values.FloatSpan(), input.Rows, (int)values.shape[1], logits.FloatSpan());
+        return logits;
     }
 
     /// <summary>Reads the network (to save or export it) while holding it against disposal.</summary>
@@ -145,6 +158,7 @@ internal sealed class BatchScorer : IDisposable
                 return;
             Volatile.Write(ref disposed, true);
             network.Dispose();
+            fused?.Dispose();
         }
         finally
         {

@@ -54,9 +54,12 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
     /// <summary>Whether this CPU and runtime can run the kernel.</summary>
     public static bool IsSupported => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
 
-    /// <summary>Whether the kernel computes this network's gradients: one unidirectional layer whose width fits its vectors.</summary>
-    public static bool Supports(NetworkShape shape) =>
-        IsSupported && shape.NumberOfLayers == 1 && !shape.Bidirectional && shape.HiddenSize % 16 == 0;
+    /// <summary>Whether the kernel computes this network, on any CPU: one unidirectional layer whose width fits its vectors.</summary>
+    public static bool SupportsShape(NetworkShape shape) =>
+        shape.NumberOfLayers == 1 && !shape.Bidirectional && shape.HiddenSize % 16 == 0;
+
+    /// <summary>Whether the kernel computes this network here.</summary>
+    public static bool Supports(NetworkShape shape) => IsSupported && SupportsShape(shape);
 
     public FusedLstmKernel(NetworkShape shape, int threads)
     {
@@ -80,6 +83,137 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
     {
         get => workers.Threads;
         set => workers.Threads = value;
+    }
+
+    /// <summary>
+    /// A kernel that scores with fixed <paramref name="weights"/>, packed once. <see cref="Score"/> may be
+    /// called from several threads at once; each call runs on its caller's thread.
+    /// </summary>
+    public static FusedLstmKernel ForScoring(NetworkShape shape, in Parameters weights)
+    {
+        var kernel = new FusedLstmKernel(shape, threads: 1);
+        kernel.Pack(weights);
+        return kernel;
+    }
+
+    /// <summary>Rows scored at once: their state stays in L2 (≈1.3 MB at 128 hidden units).</summary>
+    private const int ScoringRows = 256;
+
+    /// <summary>
+    /// Logits [rows, classes] of the final hidden state for <paramref name="values"/> ([rows, steps,
+    /// inputs]) with the weights given to <see cref="ForScoring"/>. A row's logits do not depend on the
+    /// rows scored with it.
+    /// </summary>
+    public void Score(ReadOnlySpan<float> values, int rows, int steps, Span<float> logits)
+    {
+        if (rows < 1 || steps < 1 || values.Length != (long)rows * steps * inputs || logits.Length != (long)rows * classes)
+            throw new ArgumentException($"A batch of {rows} rows × {steps} steps × {inputs} inputs was expected.", nameof(values));
+        int blockRows = Math.Min(ScoringRows, (rows + Gemm.MR - 1) / Gemm.MR * Gemm.MR);
+        float* z = Allocate(2L * blockRows * rowWidth);
+        float* activations = Allocate((long)blockRows * gates);
+        float* cells = Allocate((long)blockRows * hidden);
+        try
+        {
+            fixed (float* x = values, output = logits)
+            {
+                for (int first = 0; first < rows; first += blockRows)
+                {
+                    int count = Math.Min(blockRows, rows - first);
+                    int padded = (count + Gemm.MR - 1) / Gemm.MR * Gemm.MR;
+                    long zStep = (long)padded * rowWidth;
+                    float* block = x + (long)first * steps * inputs;
+                    // Z alternates between two buffers: step t reads one and writes h_t into the other.
+                    LoadStep(z, block, count, padded, steps, 0);
+                    ClearHidden(z, padded);
+                    for (int t = 0; t < steps; t++)
+                    {
+                        float* current = z + (t & 1) * zStep, next = z + ((t + 1) & 1) * zStep;
+                        if (t + 1 < steps)
+                            LoadStep(next, block, count, padded, steps, t + 1);
+                        Gemm.MulRowA(padded, gates, rowWidth, current, rowWidth, forwardWeights, activations, gates, false);
+                        Cell(padded, next, activations, cells, t == 0 ? null : cells, tanhC: null);
+                    }
+                    float* final = z + (steps & 1) * zStep + inputWidth;
+                    for (int r = 0; r < count; r++)
+                    {
+                        for (int k = 0; k < classes; k++)
+                            output[(long)(first + r) * classes + k] = outputBias[k] + VectorMath.Dot(outputWeights + (long)k * hidden, final + (long)r * rowWidth, hidden);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(z);
+            NativeMemory.AlignedFree(activations);
+            NativeMemory.AlignedFree(cells);
+        }
+    }
+
+    /// <summary>Writes [x_t | 1 | 0…] into the input part of one step's Z; padding rows are all zero.</summary>
+    private void LoadStep(float* zt, float* x, int count, int rows, int steps, int t)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            float* row = zt + (long)r * rowWidth;
+            if (r < count)
+            {
+                new ReadOnlySpan<float>(x + ((long)r * steps + t) * inputs, inputs).CopyTo(new Span<float>(row, inputs));
+                row[inputs] = 1f;
+                new Span<float>(row + inputs + 1, inputWidth - inputs - 1).Clear();
+            }
+            else
+            {
+                new Span<float>(row, inputWidth).Clear();
+            }
+        }
+    }
+
+    /// <summary>h_{−1} = 0 in step 0's Z.</summary>
+    private void ClearHidden(float* z0, int rows)
+    {
+        for (int r = 0; r < rows; r++)
+            new Span<float>(z0 + (long)r * rowWidth + inputWidth, hidden).Clear();
+    }
+
+    /// <summary>
+    /// Gate nonlinearities and the state update of one step; writes h_t into the next step's Z. Training
+    /// (<paramref name="tanhC"/> given) keeps the activations and tanh(c_t) for backward; c may be
+    /// updated in place (<paramref name="c"/> = <paramref name="cPrevious"/>).
+    /// </summary>
+    private void Cell(int rows, float* zNext, float* a, float* c, float* cPrevious, float* tanhC)
+    {
+        int h = hidden, g = gates, width = rowWidth;
+        var one = Vector512<float>.One;
+        var two = Vector512.Create(2f);
+        for (int r = 0; r < rows; r++)
+        {
+            float* ar = a + (long)r * g;
+            float* hr = zNext + (long)r * width + inputWidth;
+            for (int j = 0; j < h; j += 16)
+            {
+                // i, f, o = sigmoid; g = tanh(v) = 2 sigmoid(2v) − 1, so all four share one interleaved sigmoid.
+                var i = Vector512.Load(ar + j);
+                var f = Vector512.Load(ar + h + j);
+                var gg = Vector512.Load(ar + 2 * h + j) * two;
+                var o = Vector512.Load(ar + 3 * h + j);
+                VectorMath.Sigmoid4(ref i, ref f, ref gg, ref o);
+                gg = Vector512.FusedMultiplyAdd(gg, two, -one);
+                var previous = cPrevious == null ? Vector512<float>.Zero : Vector512.Load(cPrevious + (long)r * h + j);
+                var cell = Vector512.FusedMultiplyAdd(f, previous, i * gg);
+                var tanh = VectorMath.Tanh(cell);
+                if (tanhC != null)
+                {
+                    Vector512.Store(i, ar + j);
+                    Vector512.Store(f, ar + h + j);
+                    Vector512.Store(gg, ar + 2 * h + j);
+                    Vector512.Store(o, ar + 3 * h + j);
+                    Vector512.Store(tanh, tanhC + (long)r * h + j);
+                }
+                Vector512.Store(cell, c + (long)r * h + j);
+                Vector512.Store(o * tanh, hr + j);
+            }
+        }
     }
 
     /// <summary>The six parameters, or their gradients, in PyTorch's layouts.</summary>
@@ -274,12 +408,14 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
             int rows = (count + Gemm.MR - 1) / Gemm.MR * Gemm.MR;
             int h = k.hidden, g = k.gates, width = k.rowWidth;
             long zStep = (long)rows * width, aStep = (long)rows * g, cStep = (long)rows * h;
-            LoadInputs(x, count, rows, stepCount);
+            for (int t = 0; t < stepCount; t++)
+                k.LoadStep(z + t * zStep, x, count, rows, stepCount, t);
+            k.ClearHidden(z, rows);
             for (int t = 0; t < stepCount; t++)
             {
                 float* a = activations + t * aStep;
                 Gemm.MulRowA(rows, g, width, z + t * zStep, width, k.forwardWeights, a, g, false);
-                Cell(rows, z + (t + 1) * zStep, a, cells + t * cStep, t == 0 ? null : cells + (t - 1) * cStep, cellTanh + t * cStep);
+                k.Cell(rows, z + (t + 1) * zStep, a, cells + t * cStep, t == 0 ? null : cells + (t - 1) * cStep, cellTanh + t * cStep);
             }
             Head(z + stepCount * zStep + k.inputWidth, labels, rowWeights, count, rows, result);
 
@@ -297,65 +433,6 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
                     // Steps t.. are contiguous in both activations and z: one product with K = steps · rows.
                     int n = Math.Min(WeightGradientSteps, stepCount - t);
                     Gemm.MulColA(g, width, rows * n, a, g, z + t * zStep, width, result.Weights, width, WeightGradientKBlock);
-                }
-            }
-        }
-
-        /// <summary>Writes [x_t | 1 | 0…] into every step's Z and zeros h_{−1}; padding rows are all zero.</summary>
-        private void LoadInputs(float* x, int count, int rows, int stepCount)
-        {
-            int i = kernel.inputs, width = kernel.rowWidth;
-            for (int t = 0; t < stepCount; t++)
-            {
-                float* zt = z + (long)t * rows * width;
-                for (int r = 0; r < rows; r++)
-                {
-                    float* row = zt + (long)r * width;
-                    if (r < count)
-                    {
-                        new ReadOnlySpan<float>(x + ((long)r * stepCount + t) * i, i).CopyTo(new Span<float>(row, i));
-                        row[i] = 1f;
-                        new Span<float>(row + i + 1, kernel.inputWidth - i - 1).Clear();
-                    }
-                    else
-                    {
-                        new Span<float>(row, kernel.inputWidth).Clear();
-                    }
-                }
-            }
-            for (int r = 0; r < rows; r++)
-                new Span<float>(z + (long)r * width + kernel.inputWidth, kernel.hidden).Clear();
-        }
-
-        /// <summary>Gate nonlinearities and the state update of one step; writes h_t into the next step's Z.</summary>
-        private void Cell(int rows, float* zNext, float* a, float* c, float* cPrevious, float* tanhC)
-        {
-            int h = kernel.hidden, g = kernel.gates, width = kernel.rowWidth;
-            var one = Vector512<float>.One;
-            var two = Vector512.Create(2f);
-            for (int r = 0; r < rows; r++)
-            {
-                float* ar = a + (long)r * g;
-                float* hr = zNext + (long)r * width + kernel.inputWidth;
-                for (int j = 0; j < h; j += 16)
-                {
-                    // i, f, o = sigmoid; g = tanh(v) = 2 sigmoid(2v) − 1, so all four share one interleaved sigmoid.
-                    var i = Vector512.Load(ar + j);
-                    var f = Vector512.Load(ar + h + j);
-                    var gg = Vector512.Load(ar + 2 * h + j) * two;
-                    var o = Vector512.Load(ar + 3 * h + j);
-                    VectorMath.Sigmoid4(ref i, ref f, ref gg, ref o);
-                    gg = Vector512.FusedMultiplyAdd(gg, two, -one);
-                    var previous = cPrevious == null ? Vector512<float>.Zero : Vector512.Load(cPrevious + (long)r * h + j);
-                    var cell = Vector512.FusedMultiplyAdd(f, previous, i * gg);
-                    var tanh = VectorMath.Tanh(cell);
-                    Vector512.Store(i, ar + j);
-                    Vector512.Store(f, ar + h + j);
-                    Vector512.Store(gg, ar + 2 * h + j);
-                    Vector512.Store(o, ar + 3 * h + j);
-                    Vector512.Store(tanh, tanhC + (long)r * h + j);
-                    Vector512.Store(cell, c + (long)r * h + j);
-                    Vector512.Store(o * tanh, hr + j);
                 }
             }
         }

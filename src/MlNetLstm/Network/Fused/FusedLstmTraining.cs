@@ -27,13 +27,22 @@ internal static class FusedLstmTraining
         if (batch.Lengths is not null)
             throw new ArgumentException("The fused kernel trains batches of one length only.", nameof(batch));
         using var scope = NewDisposeScope();
-        var named = network.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
-        var order = network.Shape.Weights.Select(w => named[w.Name]).ToArray();
+        var order = ParametersOf(network);
         var gradients = order.Select(GradientOf).ToArray();
         var values = batch.Values.contiguous();
         var labelValues = labels.contiguous().LongSpan();
         var rowWeights = RowWeights(labelValues, classWeights);
         return kernel.Train(Spans(order), values.FloatSpan(), batch.Rows, (int)values.shape[1], labelValues, rowWeights, Spans(gradients));
+    }
+
+    /// <summary>Views of the network's weights, valid while it lives.</summary>
+    public static FusedLstmKernel.Parameters WeightsOf(LstmClassifierNetwork network) => Spans(ParametersOf(network));
+
+    /// <summary>The kernel's six parameters in its order, as the model file names them.</summary>
+    private static Tensor[] ParametersOf(LstmClassifierNetwork network)
+    {
+        var named = network.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+        return network.Shape.Weights.Select(w => named[w.Name]).ToArray();
     }
 
     private static FusedLstmKernel.Parameters Spans(Tensor[] p) =>
