@@ -87,7 +87,7 @@ public sealed class LstmClassifierEstimator : IEstimator<LstmClassifierTransform
         var validation = heldOut ?? validationSet?.AllRows();
 
         (LstmClassifierNetwork Network, LstmTrainingSummary Summary) trained;
-        if (FusedLstmTraining.Applies(shape, options.Dropout, train.AllSameLength))
+        if (options.FusedKernel && FusedLstmTraining.Applies(shape, options.Dropout, train.AllSameLength))
         {
             // The kernel's threads do the training; libtorch only takes the optimiser's small steps, on one.
             int threads = TorchRuntime.FusedTrainingThreads(options.NumberOfThreads, options.BatchSize);
@@ -108,7 +108,7 @@ public sealed class LstmClassifierEstimator : IEstimator<LstmClassifierTransform
         var (network, summary) = trained;
         var columns = new ColumnNames(options.LabelColumnName, options.FeatureColumnName, options.ScoreColumnName, options.PredictedLabelColumnName);
         // New models score with the fused kernel when it computes their network, wherever they were trained.
-        var scoring = FusedLstmKernel.SupportsShape(shape) ? ScoringKernel.Fused : ScoringKernel.Libtorch;
+        var scoring = options.FusedKernel && FusedLstmKernel.SupportsShape(shape) ? ScoringKernel.Fused : ScoringKernel.Libtorch;
         return new LstmClassifierTransformer(new LstmModel(columns, sequenceShape, shape, labelValues, network, summary) { Scoring = scoring });
     }
 

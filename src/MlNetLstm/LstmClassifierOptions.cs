@@ -150,6 +150,10 @@ public sealed class LstmClassifierOptions
     public IDataView? ValidationSet { get; set; }
 
     /// <summary>
+    /// Threads that train. Where the fused AVX-512 kernel trains (one unidirectional layer of a multiple
+    /// of 16 units, no dropout, rows of one length, a CPU with AVX-512), the threads that share each
+    /// batch's 32-row partitions, one per core by default (at most one per partition); libtorch then runs
+    /// the optimiser's steps and validation on one thread while Fit trains. Otherwise
     /// libtorch's intra-op threads while <c>Fit</c> trains. libtorch's setting is process-wide: other
     /// TorchSharp work in the process runs with it meanwhile; Fit's thread and the process-wide value are
     /// restored when Fit ends. Null (the default) picks 1 when one training step is small — batch × 4·hidden × (inputs + hidden) below 8
@@ -166,6 +170,9 @@ public sealed class LstmClassifierOptions
 
     /// <summary>Tests only: tune the thread count with these windows on two threads or more, whatever the step size.</summary>
     internal Network.TrainingThreadTuner.Settings? ThreadTuning { get; set; }
+
+    /// <summary>Tests only: false trains and scores through libtorch even where the fused kernel applies.</summary>
+    internal bool FusedKernel { get; set; } = true;
 
     internal LstmClassifierOptions Clone() => (LstmClassifierOptions)MemberwiseClone();
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using MlNetLstm.Network;
 using MlNetLstm.Network.Fused;
 using MlNetLstm.Sequences;
@@ -127,7 +128,7 @@ public class FusedLstmKernelTests
         network.eval();
         using var kernel = FusedLstmKernel.ForScoring(shape, FusedLstmTraining.WeightsOf(network));
         var logits = new float[rows * classes];
-        kernel.Score(batch.Values.FloatSpan(), rows, steps, logits);
+        kernel.Score(batch.Values.FloatSpan(), rows, steps, null, logits);
 
         Tensor expected;
         using (inference_mode())
@@ -146,13 +147,115 @@ public class FusedLstmKernelTests
         using var kernel = FusedLstmKernel.ForScoring(shape, FusedLstmTraining.WeightsOf(network));
         var values = batch.Values.FloatSpan();
         var together = new float[300 * 3];
-        kernel.Score(values, 300, 5, together);
+        kernel.Score(values, 300, 5, null, together);
         foreach (int row in new[] { 0, 7, 8, 255, 256, 299 })
         {
             var alone = new float[3];
-            kernel.Score(values.Slice(row * 5 * 7, 5 * 7), 1, 5, alone);
+            kernel.Score(values.Slice(row * 5 * 7, 5 * 7), 1, 5, null, alone);
             Assert.That(alone, Is.EqualTo(together.AsSpan(row * 3, 3).ToArray()), $"row {row}");
         }
+    }
+
+    [Test]
+    public void RowsOfDifferentLengthsScoreAsEachAloneAndAsLibtorchPacksThem()
+    {
+        var shape = new NetworkShape(InputSize: 3, HiddenSize: 16, NumberOfLayers: 1, Bidirectional: false, ClassCount: 4);
+        using var scope = NewDisposeScope();
+        long[] lengths = [6, 1, 4, 6, 2, 5, 3, 6, 1, 4];
+        var (batch, _) = Batch(shape, rows: lengths.Length, steps: 6, seed: 4);
+        // Zero after each row's length, as SequenceBatch pads.
+        for (int r = 0; r < lengths.Length; r++)
+            batch.Values[r].narrow(0, lengths[r], 6 - lengths[r]).zero_();
+        using var network = Network(shape);
+        network.eval();
+        using var kernel = FusedLstmKernel.ForScoring(shape, FusedLstmTraining.WeightsOf(network));
+        var values = batch.Values.FloatSpan();
+        var together = new float[lengths.Length * 4];
+        kernel.Score(values, lengths.Length, 6, lengths, together);
+        for (int r = 0; r < lengths.Length; r++)
+        {
+            var alone = new float[4];
+            kernel.Score(values.Slice(r * 6 * 3, (int)lengths[r] * 3), 1, (int)lengths[r], null, alone);
+            Assert.That(alone, Is.EqualTo(together.AsSpan(r * 4, 4).ToArray()), $"row {r} of {lengths[r]} steps");
+        }
+        Tensor expected;
+        using (inference_mode())
+            expected = network.call(new SequenceBatch(batch.Values, lengths));
+        Assert.That((tensor(together).view(lengths.Length, 4) - expected).abs().max().item<float>(), Is.LessThan(1e-5));
+    }
+
+    [Test]
+    public void ANotANumberStaysOne()
+    {
+        var shape = new NetworkShape(InputSize: 2, HiddenSize: 16, NumberOfLayers: 1, Bidirectional: false, ClassCount: 3);
+        using var scope = NewDisposeScope();
+        var (batch, _) = Batch(shape, rows: 3, steps: 4, seed: 6);
+        batch.Values[1, 2, 0] = float.NaN;
+        using var network = Network(shape);
+        using var kernel = FusedLstmKernel.ForScoring(shape, FusedLstmTraining.WeightsOf(network));
+        var logits = new float[9];
+        kernel.Score(batch.Values.FloatSpan(), 3, 4, null, logits);
+        Assert.That(logits.Skip(3).Take(3).All(float.IsNaN), Is.True, "the row with a NaN");
+        Assert.That(logits.Take(3).Concat(logits.Skip(6)).All(float.IsFinite), Is.True, "the other rows");
+    }
+
+    [Test]
+    public void TheLossStaysFiniteFarFromTheLargestLogit()
+    {
+        var shape = new NetworkShape(InputSize: 3, HiddenSize: 16, NumberOfLayers: 1, Bidirectional: false, ClassCount: 4);
+        using var scope = NewDisposeScope();
+        var (batch, labels) = Batch(shape, rows: 8, steps: 3, seed: 8);
+        labels.fill_(1);
+        using var network = Network(shape);
+        using (no_grad())
+            network.named_parameters().Single(p => p.name == "output.bias").parameter.copy_(tensor(new[] { 300f, 0, 0, 0 }));
+        var (expected, _) = LstmTrainingLoop.AccumulateGradients(network, batch, labels, null, 8, measure: true);
+        using var kernel = new FusedLstmKernel(shape, threads: 2);
+        var (loss, _) = FusedLstmTraining.SetGradients(kernel, network, batch, labels, null);
+        Assert.That(expected, Is.GreaterThan(250), "libtorch's loss");
+        Assert.That(loss, Is.EqualTo(expected).Within(1e-4).Percent);
+    }
+
+    [Test]
+    public void OneKernelServesBatchesOfGrowingSizeAndLengthOnChangingThreads()
+    {
+        var shape = new NetworkShape(InputSize: 4, HiddenSize: 16, NumberOfLayers: 1, Bidirectional: false, ClassCount: 3);
+        using var scope = NewDisposeScope();
+        using var network = Network(shape);
+        using var kernel = new FusedLstmKernel(shape, threads: 1);
+        foreach (var (rows, steps, threads) in new[] { (20, 3, 1), (100, 7, 2), (40, 5, 3), (130, 9, 2) })
+        {
+            var (batch, labels) = Batch(shape, rows, steps, seed: rows);
+            kernel.Threads = threads;
+            var (loss, _) = FusedLstmTraining.SetGradients(kernel, network, batch, labels, null);
+            var reused = network.parameters().Select(p => p.grad!.clone()).ToArray();
+            var fresh = FusedGradients(shape, batch, labels, null, threads: 1);
+            Assert.That(loss, Is.EqualTo(fresh.Loss), $"{rows} rows of {steps} steps");
+            for (int i = 0; i < reused.Length; i++)
+                Assert.That(reused[i].equal(fresh.Gradients[i]).all().item<bool>(), Is.True, $"gradient {i}, {rows} rows of {steps} steps");
+        }
+    }
+
+    [Test]
+    public void AFusedModelScoresEachVariableLengthRowAsInAnyBatch()
+    {
+        var mlContext = new MLContext(1);
+        var rows = VariableSequences.Make(60, 5);
+        var data = VariableSequences.Keyer(mlContext).Transform(mlContext.Data.LoadFromEnumerable(rows));
+        var options = VariableSequences.Options();
+        options.HiddenSize = 16;
+        options.TrainingSamples = 320;
+        using var model = mlContext.Transforms.LstmClassifier(options).Fit(data);
+        var together = model.Transform(data).GetColumn<float[]>("Score").ToArray();
+        var engine = mlContext.Model.CreatePredictionEngine<VariableRow, ScoredRow>(
+            VariableSequences.Keyer(mlContext).Append(model), ignoreMissingColumns: true);
+        for (int r = 0; r < rows.Count; r++)
+            Assert.That(engine.Predict(rows[r]).Score, Is.EqualTo(together[r]), $"row {r} of {rows[r].Features.Length} values");
+    }
+
+    public sealed class ScoredRow
+    {
+        public float[] Score { get; set; } = [];
     }
 
     private static void AssertMatchesLibtorch(NetworkShape shape, int rows, int steps, float[]? classWeights)

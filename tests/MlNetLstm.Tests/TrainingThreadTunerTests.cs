@@ -153,11 +153,12 @@ public class TrainingThreadTunerTests
     }
 
     [Test]
-    public void SwitchingThreadsWhileTrainingAtTheReferenceShapeGivesTheSameModelAsOneThread()
+    public void SwitchingThreadsWhileTrainingAtTheReferenceShapeGivesTheSameModelAsOneThread([Values] bool fusedKernel)
     {
         // Hidden 128 and batch 128, as the MNIST reference: matrix products large enough for libtorch to split.
         var data = SyntheticSequences.Load(new MLContext(1), 256, 4);
         var options = SyntheticSequences.QuickOptions();
+        options.FusedKernel = fusedKernel;
         options.HiddenSize = 128;
         options.BatchSize = 128;
         options.TrainingSamples = 1_280;

@@ -1,6 +1,5 @@
 using System.Text;
 using MlNetLstm.Network;
-using MlNetLstm.Network.Fused;
 using MlNetLstm.Schema;
 using MlNetLstm.Sequences;
 using static TorchSharp.torch;
@@ -242,9 +241,10 @@ internal static class LstmModelFormat
         var scoring = ScoringKernel.Libtorch;
         if (version >= 3)
         {
+            // A kernel that cannot compute this shape (here or in this version) falls back to libtorch when scoring.
             scoring = (ScoringKernel)reader.ReadByte();
-            if (!Enum.IsDefined(scoring) || (scoring == ScoringKernel.Fused && !FusedLstmKernel.SupportsShape(shape)))
-                throw Corrupt($"its scoring kernel {scoring} is not one for its network shape {shape}");
+            if (!Enum.IsDefined(scoring))
+                throw Corrupt($"its scoring kernel {(byte)scoring} is not one MlNetLstm knows");
         }
         return (columns, input, shape, summary, scoring);
     }

@@ -121,7 +121,7 @@ internal sealed class BatchScorer : IDisposable
         using var inference = inference_mode();
         using var scope = NewDisposeScope();
         var input = build();
-        var scores = nn.functional.softmax(fused is not null && input.Lengths is null ? FusedLogits(input) : network.call(input), 1);
+        var scores = nn.functional.softmax(fused is not null ? FusedLogits(input) : network.call(input), 1);
         var predicted = scores.argmax(1).LongSpan();
         var values = scores.FloatSpan();
         var probabilities = batch.ProbabilityBuffer.AsSpan();
@@ -137,7 +137,7 @@ internal sealed class BatchScorer : IDisposable
     {
         var values = input.Values.contiguous();
         var logits = empty(input.Rows, ClassCount);
-        fused!.Score(values.FloatSpan(), input.Rows, (int)values.shape[1], logits.FloatSpan());
+        fused!.Score(values.FloatSpan(), input.Rows, (int)values.shape[1], input.Lengths, logits.FloatSpan());
         return logits;
     }
 

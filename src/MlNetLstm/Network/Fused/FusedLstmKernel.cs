@@ -50,13 +50,19 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
     private readonly List<PartitionGradients> partials = [];
     private readonly List<Workspace> workspaces = [];
     private readonly PartitionWorkers workers;
+    private bool disposed;
 
     /// <summary>Whether this CPU and runtime can run the kernel.</summary>
     public static bool IsSupported => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
 
     /// <summary>Whether the kernel computes this network, on any CPU: one unidirectional layer whose width fits its vectors.</summary>
     public static bool SupportsShape(NetworkShape shape) =>
-        shape.NumberOfLayers == 1 && !shape.Bidirectional && shape.HiddenSize % 16 == 0;
+        shape.NumberOfLayers == 1 && !shape.Bidirectional && shape.HiddenSize % 16 == 0
+        && 4L * shape.HiddenSize * Math.Max(shape.InputSize, shape.HiddenSize) <= MaxWeightsPerMatrix
+        && (long)shape.ClassCount * shape.HiddenSize <= MaxWeightsPerMatrix;
+
+    /// <summary>Weights are read through spans, which cannot pass 2 GiB; larger networks stay with libtorch.</summary>
+    private const long MaxWeightsPerMatrix = 1L << 28;
 
     /// <summary>Whether the kernel computes this network here.</summary>
     public static bool Supports(NetworkShape shape) => IsSupported && SupportsShape(shape);
@@ -92,28 +98,46 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
     public static FusedLstmKernel ForScoring(NetworkShape shape, in Parameters weights)
     {
         var kernel = new FusedLstmKernel(shape, threads: 1);
-        kernel.Pack(weights);
-        return kernel;
+        try
+        {
+            kernel.Pack(weights);
+            return kernel;
+        }
+        catch
+        {
+            kernel.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Rows scored at once: their state stays in L2 (≈1.3 MB at 128 hidden units).</summary>
     private const int ScoringRows = 256;
 
     /// <summary>
-    /// Logits [rows, classes] of the final hidden state for <paramref name="values"/> ([rows, steps,
-    /// inputs]) with the weights given to <see cref="ForScoring"/>. A row's logits do not depend on the
-    /// rows scored with it.
+    /// Logits [rows, classes] of each row's final hidden state for <paramref name="values"/> ([rows,
+    /// steps, inputs], each row zero-padded after its length in <paramref name="lengths"/>, or all
+    /// <paramref name="steps"/> long when null) with the weights given to <see cref="ForScoring"/>. A
+    /// row's logits do not depend on the rows scored with it, nor on their lengths.
     /// </summary>
-    public void Score(ReadOnlySpan<float> values, int rows, int steps, Span<float> logits)
+    public void Score(ReadOnlySpan<float> values, int rows, int steps, ReadOnlySpan<long> lengths, Span<float> logits)
     {
-        if (rows < 1 || steps < 1 || values.Length != (long)rows * steps * inputs || logits.Length != (long)rows * classes)
+        ObjectDisposedException.ThrowIf(disposed, this);
+        if (rows < 1 || steps < 1 || values.Length != (long)rows * steps * inputs || logits.Length != (long)rows * classes
+            || (lengths.Length != 0 && lengths.Length != rows))
             throw new ArgumentException($"A batch of {rows} rows × {steps} steps × {inputs} inputs was expected.", nameof(values));
+        foreach (long length in lengths)
+        {
+            if (length < 1 || length > steps)
+                throw new ArgumentOutOfRangeException(nameof(lengths), $"A row of {length} steps in a batch of {steps} steps.");
+        }
         int blockRows = Math.Min(ScoringRows, (rows + Gemm.MR - 1) / Gemm.MR * Gemm.MR);
-        float* z = Allocate(2L * blockRows * rowWidth);
-        float* activations = Allocate((long)blockRows * gates);
-        float* cells = Allocate((long)blockRows * hidden);
+        float* z = null, activations = null, cells = null, finalHidden = null;
         try
         {
+            z = Allocate(2L * blockRows * rowWidth);
+            activations = Allocate((long)blockRows * gates);
+            cells = Allocate((long)blockRows * hidden);
+            finalHidden = Allocate((long)blockRows * hidden);
             fixed (float* x = values, output = logits)
             {
                 for (int first = 0; first < rows; first += blockRows)
@@ -132,12 +156,17 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
                             LoadStep(next, block, count, padded, steps, t + 1);
                         Gemm.MulRowA(padded, gates, rowWidth, current, rowWidth, forwardWeights, activations, gates, false);
                         Cell(padded, next, activations, cells, t == 0 ? null : cells, tanhC: null);
+                        // A row's final state is its h at its own last step; later steps read its padding.
+                        for (int r = 0; r < count; r++)
+                        {
+                            if ((lengths.IsEmpty ? steps : lengths[first + r]) == t + 1)
+                                new ReadOnlySpan<float>(next + (long)r * rowWidth + inputWidth, hidden).CopyTo(new Span<float>(finalHidden + (long)r * hidden, hidden));
+                        }
                     }
-                    float* final = z + (steps & 1) * zStep + inputWidth;
                     for (int r = 0; r < count; r++)
                     {
                         for (int k = 0; k < classes; k++)
-                            output[(long)(first + r) * classes + k] = outputBias[k] + VectorMath.Dot(outputWeights + (long)k * hidden, final + (long)r * rowWidth, hidden);
+                            output[(long)(first + r) * classes + k] = outputBias[k] + VectorMath.Dot(outputWeights + (long)k * hidden, finalHidden + (long)r * hidden, hidden);
                     }
                 }
             }
@@ -147,6 +176,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
             NativeMemory.AlignedFree(z);
             NativeMemory.AlignedFree(activations);
             NativeMemory.AlignedFree(cells);
+            NativeMemory.AlignedFree(finalHidden);
         }
     }
 
@@ -236,6 +266,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
     public (double Loss, long Correct) Train(in Parameters weights, ReadOnlySpan<float> values, int rows, int steps,
         ReadOnlySpan<long> labels, ReadOnlySpan<float> rowWeights, in Parameters gradients)
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
         if (rows < 1 || steps < 1 || values.Length != (long)rows * steps * inputs || labels.Length != rows || rowWeights.Length != rows)
             throw new ArgumentException($"A batch of {rows} rows × {steps} steps × {inputs} inputs was expected.", nameof(values));
         foreach (long label in labels)
@@ -338,6 +369,9 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
 
     public void Dispose()
     {
+        if (disposed)
+            return;
+        disposed = true;
         workers.Dispose();
         foreach (var workspace in workspaces)
             workspace.Dispose();
@@ -394,12 +428,13 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
         {
             if (wanted <= steps)
                 return;
+            // Nothing points at freed memory if an allocation fails: the old buffers go first, then each new one is set as made.
             FreeSteps();
+            z = Allocate((long)(wanted + 1) * Rows * kernel.rowWidth);
+            activations = Allocate((long)wanted * Rows * kernel.gates);
+            cells = Allocate((long)wanted * Rows * kernel.hidden);
+            cellTanh = Allocate((long)wanted * Rows * kernel.hidden);
             steps = wanted;
-            z = Allocate((long)(steps + 1) * Rows * kernel.rowWidth);
-            activations = Allocate((long)steps * Rows * kernel.gates);
-            cells = Allocate((long)steps * Rows * kernel.hidden);
-            cellTanh = Allocate((long)steps * Rows * kernel.hidden);
         }
 
         public void Train(float* x, long* labels, float* rowWeights, int count, int stepCount, PartitionGradients result)
@@ -467,6 +502,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
                 int label = (int)labels[r];
                 if (predicted == label)
                     correct++;
+                float labelLogit = logit[label] - max;
                 float sum = 0;
                 for (int k = 0; k < c; k++)
                 {
@@ -474,7 +510,8 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
                     sum += logit[k];
                 }
                 float weight = rowWeights[r];
-                loss += weight * (MathF.Log(sum) - MathF.Log(logit[label]));
+                // log-softmax from the shifted logit, not log(exp(…)), which underflows to log 0 far from the max
+                loss += weight * (MathF.Log(sum) - labelLogit);
                 for (int k = 0; k < c; k++)
                     logit[k] = (logit[k] / sum - (k == label ? 1f : 0f)) * weight;
                 float* dh = hiddenGradient + (long)r * h;
@@ -532,6 +569,8 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
             NativeMemory.AlignedFree(activations);
             NativeMemory.AlignedFree(cells);
             NativeMemory.AlignedFree(cellTanh);
+            z = activations = cells = cellTanh = null;
+            steps = 0;
         }
 
         public void Dispose()

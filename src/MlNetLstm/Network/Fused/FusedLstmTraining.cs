@@ -68,7 +68,11 @@ internal static class FusedLstmTraining
         var perClass = classWeights.contiguous().FloatSpan();
         double total = 0;
         for (int r = 0; r < labels.Length; r++)
+        {
+            if (labels[r] < 0 || labels[r] >= perClass.Length)
+                throw new ArgumentOutOfRangeException(nameof(labels), $"label {labels[r]} is not one of the {perClass.Length} classes.");
             total += perClass[(int)labels[r]];
+        }
         for (int r = 0; r < labels.Length; r++)
             rowWeights[r] = (float)(perClass[(int)labels[r]] / total);
         return rowWeights;

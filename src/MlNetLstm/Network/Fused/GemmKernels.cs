@@ -1,5 +1,5 @@
 // Register-blocked fp32 GEMM microkernels for the LSTM kernel (AVX-512 via Vector512).
-// Generated shape: 8 rows x up to 3 vectors (48 columns) = 24 zmm accumulators; each A element is
+// Shape: 8 rows x up to 3 vectors (48 columns) = 24 zmm accumulators; each A element is
 // broadcast once into a register and reused for the 3 B vectors, so per k step there are 8 broadcast
 // loads + 3 B loads for 24 FMAs (fits the 2 load ports / 2 FMA ports of the target core).
 using System.Runtime.CompilerServices;

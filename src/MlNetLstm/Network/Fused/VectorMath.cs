@@ -15,8 +15,9 @@ internal static unsafe class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Exp(Vector512<float> x)
     {
-        // Avx512F.Min/Max are single vminps/vmaxps; Vector512.Min/Max follow IEEE 754-2019 and cost three instructions.
-        x = Avx512F.Min(Avx512F.Max(x, Vector512.Create(-80f)), Vector512.Create(80f));
+        // Avx512F.Min/Max are single vminps/vmaxps (Vector512.Min/Max follow IEEE 754-2019 and cost three
+        // instructions); they return their second operand when either is NaN, so x goes second: NaN stays NaN.
+        x = Avx512F.Min(Vector512.Create(80f), Avx512F.Max(Vector512.Create(-80f), x));
         // round(x log2 e) by adding and subtracting 1.5·2^23: two cheap operations instead of vrndscaleps.
         var magic = Vector512.Create(12582912f);
         var n = Vector512.FusedMultiplyAdd(x, Vector512.Create(1.44269504f), magic) - magic;
@@ -56,10 +57,10 @@ internal static unsafe class VectorMath
     {
         var lo = Vector512.Create(-80f);
         var hi = Vector512.Create(80f);
-        var y0 = Avx512F.Min(Avx512F.Max(-x0, lo), hi);
-        var y1 = Avx512F.Min(Avx512F.Max(-x1, lo), hi);
-        var y2 = Avx512F.Min(Avx512F.Max(-x2, lo), hi);
-        var y3 = Avx512F.Min(Avx512F.Max(-x3, lo), hi);
+        var y0 = Avx512F.Min(hi, Avx512F.Max(lo, -x0));
+        var y1 = Avx512F.Min(hi, Avx512F.Max(lo, -x1));
+        var y2 = Avx512F.Min(hi, Avx512F.Max(lo, -x2));
+        var y3 = Avx512F.Min(hi, Avx512F.Max(lo, -x3));
         var magic = Vector512.Create(12582912f);
         var log2e = Vector512.Create(1.44269504f);
         var n0 = Vector512.FusedMultiplyAdd(y0, log2e, magic) - magic;
