@@ -95,7 +95,7 @@ public sealed class LstmClassifierEstimator : IEstimator<LstmClassifierTransform
             var tuner = TrainingThreadTuner.For(options, threads, count => kernel.Threads = count);
             host.Info(tuner is null ? $"Training on {threads} thread(s) with the fused AVX-512 LSTM kernel." : $"Training on {tuner.Threads} threads or 1, whichever times faster, with the fused AVX-512 LSTM kernel.");
             trained = TorchRuntime.WithThreads(1,
-                () => LstmTrainingLoop.Train(host, options, shape, train, validation, trainingSet.Skipped.Total, seed, tuner, kernel));
+                () => LstmTrainingLoop.Train(host, options, shape, train, validation, trainingSet.Skipped.Total, seed, tuner, kernel, ScoresFused(shape)));
         }
         else
         {
@@ -103,14 +103,20 @@ public sealed class LstmClassifierEstimator : IEstimator<LstmClassifierTransform
             var tuner = TrainingThreadTuner.For(options, threads);
             host.Info(tuner is null ? $"Training on {threads} libtorch thread(s)." : $"Training on {tuner.Threads} libtorch threads or 1, whichever times faster.");
             trained = TorchRuntime.WithThreads(tuner?.Threads ?? threads,
-                () => LstmTrainingLoop.Train(host, options, shape, train, validation, trainingSet.Skipped.Total, seed, tuner));
+                () => LstmTrainingLoop.Train(host, options, shape, train, validation, trainingSet.Skipped.Total, seed, tuner, fusedScoring: ScoresFused(shape)));
         }
         var (network, summary) = trained;
         var columns = new ColumnNames(options.LabelColumnName, options.FeatureColumnName, options.ScoreColumnName, options.PredictedLabelColumnName);
         // New models score with the fused kernel when it computes their network, wherever they were trained.
-        var scoring = options.FusedKernel && FusedLstmKernel.SupportsShape(shape) ? ScoringKernel.Fused : ScoringKernel.Libtorch;
+        var scoring = ScoringKernelFor(shape);
         return new LstmClassifierTransformer(new LstmModel(columns, sequenceShape, shape, labelValues, network, summary) { Scoring = scoring });
     }
+
+    private ScoringKernel ScoringKernelFor(NetworkShape shape) =>
+        options.FusedKernel && FusedLstmKernel.SupportsShape(shape) ? ScoringKernel.Fused : ScoringKernel.Libtorch;
+
+    /// <summary>Whether the model will score with the fused kernel here: validation then uses the same forward pass.</summary>
+    private bool ScoresFused(NetworkShape shape) => ScoringKernelFor(shape) == ScoringKernel.Fused && FusedLstmKernel.Supports(shape);
 
     private TrainingSet? ReadValidationSet(HostChannel host, SequenceShape input, int classCount, LabelKeyValues? trainingValues)
     {

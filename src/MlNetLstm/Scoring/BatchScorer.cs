@@ -121,7 +121,7 @@ internal sealed class BatchScorer : IDisposable
         using var inference = inference_mode();
         using var scope = NewDisposeScope();
         var input = build();
-        var scores = nn.functional.softmax(fused is not null ? FusedLogits(input) : network.call(input), 1);
+        var scores = nn.functional.softmax(fused is not null ? FusedLstmTraining.Logits(fused, input, ClassCount) : network.call(input), 1);
         var predicted = scores.argmax(1).LongSpan();
         var values = scores.FloatSpan();
         var probabilities = batch.ProbabilityBuffer.AsSpan();
@@ -131,14 +131,6 @@ internal sealed class BatchScorer : IDisposable
             values.Slice(i * ClassCount, ClassCount).CopyTo(probabilities.Slice(row * ClassCount, ClassCount));
             batch.KeyBuffer[row] = (uint)predicted[i] + 1;
         }
-    }
-
-    private Tensor FusedLogits(SequenceBatch input)
-    {
-        var values = input.Values.contiguous();
-        var logits = empty(input.Rows, ClassCount);
-        fused!.Score(values.FloatSpan(), input.Rows, (int)values.shape[1], input.Lengths, logits.FloatSpan());
-        return logits;
     }
 
     /// <summary>Reads the network (to save or export it) while holding it against disposal.</summary>

@@ -21,7 +21,7 @@ internal static class LstmTrainingLoop
     public static (LstmClassifierNetwork Network, LstmTrainingSummary Summary) Train(
         HostChannel host, LstmClassifierOptions options, NetworkShape shape,
         TrainingRows train, TrainingRows? validation, long skippedRows, int seed, TrainingThreadTuner? threadTuner,
-        FusedLstmKernel? kernel = null)
+        FusedLstmKernel? kernel = null, bool fusedScoring = false)
     {
         using var initGenerator = new Generator((ulong)seed);
         // Dropout masks come from a generator of our own so that concurrent training in one process
@@ -31,7 +31,7 @@ internal static class LstmTrainingLoop
         try
         {
             network.InitializeWeights(initGenerator, options.ForgetBias);
-            var run = new Run(host, options, network, train, validation, seed, threadTuner, kernel);
+            var run = new Run(host, options, network, train, validation, seed, threadTuner, kernel, fusedScoring);
             var summary = run.Execute(skippedRows);
             network.eval();
             return (network, summary);
@@ -86,7 +86,8 @@ internal static class LstmTrainingLoop
     /// <summary>One training run's state: the schedule, the best weights so far and the counters.</summary>
     private sealed class Run(
         HostChannel host, LstmClassifierOptions options, LstmClassifierNetwork network,
-        TrainingRows train, TrainingRows? validation, int seed, TrainingThreadTuner? threadTuner, FusedLstmKernel? kernel)
+        TrainingRows train, TrainingRows? validation, int seed, TrainingThreadTuner? threadTuner, FusedLstmKernel? kernel,
+        bool fusedScoring)
     {
         private readonly int batchSize = options.BatchSize;
         private Dictionary<string, Tensor>? bestWeights;
@@ -134,7 +135,7 @@ internal static class LstmTrainingLoop
                     bool best = false;
                     if (evaluate)
                     {
-                        (loss, accuracy) = Evaluate(network, validation!);
+                        (loss, accuracy) = Evaluate(network, validation!, fusedScoring);
                         best = Remember(batch, loss.Value, accuracy.Value);
                         stoppedEarly = options.EarlyStoppingPatience is int patience && evaluationsWithoutImprovement >= patience && !last;
                     }
@@ -278,10 +279,15 @@ internal static class LstmTrainingLoop
     /// Mean cross-entropy and accuracy over some rows, without gradients, dropout or class weights; read
     /// as scoring reads them, grouped by length.
     /// </summary>
-    public static (double Loss, double Accuracy) Evaluate(LstmClassifierNetwork network, TrainingRows data)
+    /// <summary>
+    /// Mean cross-entropy and accuracy on <paramref name="data"/>, computed by the forward pass the model
+    /// will score with: the fused kernel's when <paramref name="fused"/>, libtorch's otherwise.
+    /// </summary>
+    public static (double Loss, double Accuracy) Evaluate(LstmClassifierNetwork network, TrainingRows data, bool fused)
     {
         bool wasTraining = network.training;
         network.eval();
+        using var kernel = fused ? FusedLstmKernel.ForScoring(network.Shape, FusedLstmTraining.WeightsOf(network)) : null;
         try
         {
             using var inference = inference_mode();
@@ -293,7 +299,7 @@ internal static class LstmTrainingLoop
             {
                 using var scope = NewDisposeScope();
                 var (sequences, labels) = data.Gather(group.Select(position => (long)position).ToArray());
-                var logits = network.call(sequences);
+                var logits = kernel is null ? network.call(sequences) : FusedLstmTraining.Logits(kernel, sequences, network.Shape.ClassCount);
                 lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
                 correct += logits.argmax(1).eq(labels).sum().item<long>();
             }

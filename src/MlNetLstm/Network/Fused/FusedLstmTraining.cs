@@ -35,6 +35,15 @@ internal static class FusedLstmTraining
         return kernel.Train(Spans(order), values.FloatSpan(), batch.Rows, (int)values.shape[1], labelValues, rowWeights, Spans(gradients));
     }
 
+    /// <summary>Logits [rows, classes] of a batch, from a kernel made by <see cref="FusedLstmKernel.ForScoring"/>.</summary>
+    public static Tensor Logits(FusedLstmKernel kernel, SequenceBatch batch, int classes)
+    {
+        var values = batch.Values.contiguous();
+        var logits = empty(batch.Rows, classes);
+        kernel.Score(values.FloatSpan(), batch.Rows, (int)values.shape[1], batch.Lengths, logits.FloatSpan());
+        return logits;
+    }
+
     /// <summary>Views of the network's weights, valid while it lives.</summary>
     public static FusedLstmKernel.Parameters WeightsOf(LstmClassifierNetwork network) => Spans(ParametersOf(network));
 
