@@ -7,14 +7,21 @@ public class ModelFormatCompatibilityTests
 {
     private static string FixtureFolder(string version) => Path.Combine(AppContext.BaseDirectory, "Fixtures", version);
 
-    public static IEnumerable<TestCaseData> FixtureModels() =>
-        from version in new[] { "0.1.0" }
+    public static IEnumerable<TestCaseData> FixtureModels() => ModelsOf("0.1.0");
+
+    public static IEnumerable<TestCaseData> EveryFixtureModel() => ModelsOf("0.1.0", "0.2.0-format3");
+
+    private static IEnumerable<TestCaseData> ModelsOf(params string[] versions) =>
+        from version in versions
         from model in ModelFixtures.Models
         select new TestCaseData(version, model.File).SetName($"{{m}}({version}, {model.File})");
 
-    [TestCaseSource(nameof(FixtureModels))]
+    [TestCaseSource(nameof(EveryFixtureModel))]
     public void ModelWrittenByAnEarlierVersionScoresExactlyAsItDid(string version, string file)
     {
+        // Format 3's single-layer model scores with the fused kernel, whose bits are those of AVX-512.
+        if (version == "0.2.0-format3" && file == "text-labels.zip" && !MlNetLstm.Network.Fused.FusedLstmKernel.IsSupported)
+            Assert.Ignore("This CPU has no AVX-512: the model scores through libtorch, to within float rounding only.");
         var folder = FixtureFolder(version);
         var document = ModelFixtures.ReadExpected(folder);
         var rows = ModelFixtures.RowsOf(document);
