@@ -58,11 +58,11 @@ public class FusedLstmKernelTests
     [TestCase(32, 1, false, 0.2, ExpectedResult = false)] // dropout on the final state
     [TestCase(32, 1, false, 0.0, ExpectedResult = true)]
     public bool AppliesOnlyToNetworksItComputesExactly(int hidden, int layers, bool bidirectional, double dropout) =>
-        FusedLstmTraining.Applies(new NetworkShape(4, hidden, layers, bidirectional, 3), dropout, allSameLength: true);
+        FusedLstmTensors.Applies(new NetworkShape(4, hidden, layers, bidirectional, 3), dropout, allSameLength: true);
 
     [Test]
     public void DoesNotApplyToSequencesOfDifferentLengths() =>
-        Assert.That(FusedLstmTraining.Applies(new NetworkShape(4, 32, 1, false, 3), 0, allSameLength: false), Is.False);
+        Assert.That(FusedLstmTensors.Applies(new NetworkShape(4, 32, 1, false, 3), 0, allSameLength: false), Is.False);
 
     [Test]
     public void ALabelOutsideTheClassesIsRefused()
@@ -73,7 +73,7 @@ public class FusedLstmKernelTests
         using var network = Network(shape);
         using var kernel = new FusedLstmKernel(shape, threads: 2);
         var labels = tensor(new long[] { 0, 1, 2, 3, 0, 1, 2, 0 });
-        Assert.That(() => FusedLstmTraining.SetGradients(kernel, network, batch, labels, null),
+        Assert.That(() => FusedLstmTensors.SetGradients(kernel, network, batch, labels, null),
             Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("label 3"));
     }
 
@@ -126,7 +126,7 @@ public class FusedLstmKernelTests
         var (batch, _) = Batch(shape, rows, steps, seed: 9);
         using var network = Network(shape);
         network.eval();
-        using var kernel = FusedLstmKernel.ForScoring(shape, FusedLstmTraining.WeightsOf(network));
+        using var kernel = FusedLstmKernel.ForScoring(shape, FusedLstmTensors.WeightsOf(network));
         var logits = new float[rows * classes];
         kernel.Score(batch.Values.FloatSpan(), rows, steps, null, logits);
 
@@ -144,7 +144,7 @@ public class FusedLstmKernelTests
         using var scope = NewDisposeScope();
         var (batch, _) = Batch(shape, rows: 300, steps: 5, seed: 2);
         using var network = Network(shape);
-        using var kernel = FusedLstmKernel.ForScoring(shape, FusedLstmTraining.WeightsOf(network));
+        using var kernel = FusedLstmKernel.ForScoring(shape, FusedLstmTensors.WeightsOf(network));
         var values = batch.Values.FloatSpan();
         var together = new float[300 * 3];
         kernel.Score(values, 300, 5, null, together);
@@ -168,7 +168,7 @@ public class FusedLstmKernelTests
             batch.Values[r].narrow(0, lengths[r], 6 - lengths[r]).zero_();
         using var network = Network(shape);
         network.eval();
-        using var kernel = FusedLstmKernel.ForScoring(shape, FusedLstmTraining.WeightsOf(network));
+        using var kernel = FusedLstmKernel.ForScoring(shape, FusedLstmTensors.WeightsOf(network));
         var values = batch.Values.FloatSpan();
         var together = new float[lengths.Length * 4];
         kernel.Score(values, lengths.Length, 6, lengths, together);
@@ -192,7 +192,7 @@ public class FusedLstmKernelTests
         var (batch, _) = Batch(shape, rows: 3, steps: 4, seed: 6);
         batch.Values[1, 2, 0] = float.NaN;
         using var network = Network(shape);
-        using var kernel = FusedLstmKernel.ForScoring(shape, FusedLstmTraining.WeightsOf(network));
+        using var kernel = FusedLstmKernel.ForScoring(shape, FusedLstmTensors.WeightsOf(network));
         var logits = new float[9];
         kernel.Score(batch.Values.FloatSpan(), 3, 4, null, logits);
         Assert.That(logits.Skip(3).Take(3).All(float.IsNaN), Is.True, "the row with a NaN");
@@ -211,7 +211,7 @@ public class FusedLstmKernelTests
             network.named_parameters().Single(p => p.name == "output.bias").parameter.copy_(tensor(new[] { 300f, 0, 0, 0 }));
         var (expected, _) = LstmTrainingLoop.AccumulateGradients(network, batch, labels, null, 8, measure: true);
         using var kernel = new FusedLstmKernel(shape, threads: 2);
-        var (loss, _) = FusedLstmTraining.SetGradients(kernel, network, batch, labels, null);
+        var (loss, _) = FusedLstmTensors.SetGradients(kernel, network, batch, labels, null);
         Assert.That(expected, Is.GreaterThan(250), "libtorch's loss");
         Assert.That(loss, Is.EqualTo(expected).Within(1e-4).Percent);
     }
@@ -227,7 +227,7 @@ public class FusedLstmKernelTests
         {
             var (batch, labels) = Batch(shape, rows, steps, seed: rows);
             kernel.Threads = threads;
-            var (loss, _) = FusedLstmTraining.SetGradients(kernel, network, batch, labels, null);
+            var (loss, _) = FusedLstmTensors.SetGradients(kernel, network, batch, labels, null);
             var reused = network.parameters().Select(p => p.grad!.clone()).ToArray();
             var fresh = FusedGradients(shape, batch, labels, null, threads: 1);
             Assert.That(loss, Is.EqualTo(fresh.Loss), $"{rows} rows of {steps} steps");
@@ -287,7 +287,7 @@ public class FusedLstmKernelTests
         // Gradients are set, not added: what was there before does not count.
         foreach (var parameter in network.parameters())
             parameter.grad = full_like(parameter, 7f);
-        var (loss, correct) = FusedLstmTraining.SetGradients(kernel, network, batch, labels, weights);
+        var (loss, correct) = FusedLstmTensors.SetGradients(kernel, network, batch, labels, weights);
         return (loss, correct, network.parameters().Select(p => p.grad!.clone()).ToArray());
     }
 

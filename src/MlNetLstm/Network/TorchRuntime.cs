@@ -40,8 +40,7 @@ internal static class TorchRuntime
     {
         if (requested is int threads)
             return threads;
-        int partitions = (batchSize + Fused.FusedLstmKernel.PartitionRows - 1) / Fused.FusedLstmKernel.PartitionRows;
-        return Math.Max(1, Math.Min(DefaultThreads.Value, partitions));
+        return Math.Max(1, Math.Min(DefaultThreads.Value, Fused.FusedLstmKernel.PartitionsFor(batchSize)));
     }
 
     /// <summary>

@@ -38,7 +38,7 @@ internal sealed class BatchScorer : IDisposable
         this.owner = owner;
         ClassCount = model.Shape.ClassCount;
         if (model.Scoring == ScoringKernel.Fused && FusedLstmKernel.Supports(model.Shape))
-            fused = FusedLstmKernel.ForScoring(model.Shape, FusedLstmTraining.WeightsOf(network));
+            fused = FusedLstmKernel.ForScoring(model.Shape, FusedLstmTensors.WeightsOf(network));
     }
 
     public LstmModel Model { get; }
@@ -121,7 +121,7 @@ internal sealed class BatchScorer : IDisposable
         using var inference = inference_mode();
         using var scope = NewDisposeScope();
         var input = build();
-        var scores = nn.functional.softmax(fused is not null ? FusedLstmTraining.Logits(fused, input, ClassCount) : network.call(input), 1);
+        var scores = nn.functional.softmax(fused is not null ? FusedLstmTensors.Logits(fused, input, ClassCount) : network.call(input), 1);
         var predicted = scores.argmax(1).LongSpan();
         var values = scores.FloatSpan();
         var probabilities = batch.ProbabilityBuffer.AsSpan();

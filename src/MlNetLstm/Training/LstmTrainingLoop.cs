@@ -206,7 +206,7 @@ internal static class LstmTrainingLoop
             var (sequences, labels) = train.Gather(positions);
             optimizer.zero_grad();
             var (loss, correct) = kernel is not null
-                ? FusedLstmTraining.SetGradients(kernel, network, sequences, labels, weights)
+                ? FusedLstmTensors.SetGradients(kernel, network, sequences, labels, weights)
                 : AccumulateGradients(network, sequences, labels, weights, TrainingPasses.RowsPerPass(sequences, network.Shape), measure);
             if (options.GradientClipNorm is double maxNorm)
                 nn.utils.clip_grad_norm_(network.parameters(), maxNorm);
@@ -287,7 +287,7 @@ internal static class LstmTrainingLoop
     {
         bool wasTraining = network.training;
         network.eval();
-        using var kernel = fused ? FusedLstmKernel.ForScoring(network.Shape, FusedLstmTraining.WeightsOf(network)) : null;
+        using var kernel = fused ? FusedLstmKernel.ForScoring(network.Shape, FusedLstmTensors.WeightsOf(network)) : null;
         try
         {
             using var inference = inference_mode();
@@ -299,7 +299,7 @@ internal static class LstmTrainingLoop
             {
                 using var scope = NewDisposeScope();
                 var (sequences, labels) = data.Gather(group.Select(position => (long)position).ToArray());
-                var logits = kernel is null ? network.call(sequences) : FusedLstmTraining.Logits(kernel, sequences, network.Shape.ClassCount);
+                var logits = kernel is null ? network.call(sequences) : FusedLstmTensors.Logits(kernel, sequences, network.Shape.ClassCount);
                 lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
                 correct += logits.argmax(1).eq(labels).sum().item<long>();
             }

@@ -130,7 +130,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
             if (length < 1 || length > steps)
                 throw new ArgumentOutOfRangeException(nameof(lengths), $"A row of {length} steps in a batch of {steps} steps.");
         }
-        int blockRows = Math.Min(ScoringRows, (rows + Gemm.MR - 1) / Gemm.MR * Gemm.MR);
+        int blockRows = Math.Min(ScoringRows, Gemm.RowsPadded(rows));
         float* z = null, activations = null, cells = null, finalHidden = null;
         try
         {
@@ -143,7 +143,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
                 for (int first = 0; first < rows; first += blockRows)
                 {
                     int count = Math.Min(blockRows, rows - first);
-                    int padded = (count + Gemm.MR - 1) / Gemm.MR * Gemm.MR;
+                    int padded = Gemm.RowsPadded(count);
                     long zStep = (long)padded * rowWidth;
                     float* block = x + (long)first * steps * inputs;
                     // Z alternates between two buffers: step t reads one and writes h_t into the other.
@@ -166,7 +166,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
                     for (int r = 0; r < count; r++)
                     {
                         for (int k = 0; k < classes; k++)
-                            output[(long)(first + r) * classes + k] = outputBias[k] + VectorMath.Dot(outputWeights + (long)k * hidden, finalHidden + (long)r * hidden, hidden);
+                            output[(long)(first + r) * classes + k] = Logit(k, finalHidden + (long)r * hidden);
                     }
                 }
             }
@@ -179,6 +179,12 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
             NativeMemory.AlignedFree(finalHidden);
         }
     }
+
+    /// <summary>Partitions a batch of <paramref name="rows"/> rows is cut into.</summary>
+    public static int PartitionsFor(int rows) => (rows + PartitionRows - 1) / PartitionRows;
+
+    /// <summary>The output layer's logit <paramref name="k"/> for the final hidden state at <paramref name="h"/>.</summary>
+    private float Logit(int k, float* h) => outputBias[k] + VectorMath.Dot(outputWeights + (long)k * hidden, h, hidden);
 
     /// <summary>Writes [x_t | 1 | 0…] into the input part of one step's Z; padding rows are all zero.</summary>
     private void LoadStep(float* zt, float* x, int count, int rows, int steps, int t)
@@ -275,7 +281,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
                 throw new ArgumentOutOfRangeException(nameof(labels), $"label {label} is not one of the {classes} classes.");
         }
         Pack(weights);
-        int partitions = (rows + PartitionRows - 1) / PartitionRows;
+        int partitions = PartitionsFor(rows);
         while (partials.Count < partitions)
             partials.Add(new PartitionGradients(this));
         EnsureWorkspaces();
@@ -440,7 +446,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
         public void Train(float* x, long* labels, float* rowWeights, int count, int stepCount, PartitionGradients result)
         {
             var k = kernel;
-            int rows = (count + Gemm.MR - 1) / Gemm.MR * Gemm.MR;
+            int rows = Gemm.RowsPadded(count);
             int h = k.hidden, g = k.gates, width = k.rowWidth;
             long zStep = (long)rows * width, aStep = (long)rows * g, cStep = (long)rows * h;
             for (int t = 0; t < stepCount; t++)
@@ -492,7 +498,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
                 int predicted = 0;
                 for (int k = 0; k < c; k++)
                 {
-                    logit[k] = kernel.outputBias[k] + VectorMath.Dot(kernel.outputWeights + (long)k * h, hr, h);
+                    logit[k] = kernel.Logit(k, hr);
                     if (logit[k] > max)
                     {
                         max = logit[k];

@@ -4,6 +4,9 @@ namespace MlNetLstm.Network.Fused;
 
 internal static unsafe partial class Gemm
 {
+    /// <summary><paramref name="rows"/> rounded up to the microkernels' blocks of <see cref="MR"/> rows.</summary>
+    public static int RowsPadded(int rows) => (rows + MR - 1) / MR * MR;
+
     /// <summary>
     /// Packs B (k x n, element (kk, j) at src[kk*rowStride + j*colStride]) into column panels of
     /// width NR (the last one narrower): the panel starting at column j0 occupies k*width floats at

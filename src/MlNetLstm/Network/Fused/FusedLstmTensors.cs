@@ -4,10 +4,11 @@ using static TorchSharp.torch;
 namespace MlNetLstm.Network.Fused;
 
 /// <summary>
-/// Training steps through <see cref="FusedLstmKernel"/> instead of libtorch's LSTM: the kernel reads the
-/// network's weights and writes their gradients in place, and libtorch's optimiser takes the step as usual.
+/// <see cref="FusedLstmKernel"/> on the network's TorchSharp tensors, in place of libtorch's LSTM. Training:
+/// the kernel reads the weights and writes their gradients in place, and libtorch's optimiser takes the
+/// step as usual. Scoring and validation: logits of a batch as a tensor.
 /// </summary>
-internal static class FusedLstmTraining
+internal static class FusedLstmTensors
 {
     /// <summary>
     /// Whether a fit trains through the kernel: a network it supports, no dropout (the kernel has none)
