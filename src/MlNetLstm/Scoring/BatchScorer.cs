@@ -77,42 +77,36 @@ internal sealed class BatchScorer : IDisposable
         return new Lease(this);
     }
 
-    /// <summary>Buffers for scoring up to <paramref name="maxRows"/> rows at a time, fewer when the classes are many.</summary>
-    public ScoringBatch CreateBatch(int maxRows)
+    /// <summary>
+    /// Buffers for scoring up to <paramref name="maxRows"/> rows at a time, fewer when the classes are many
+    /// or the rows take more than <paramref name="readAheadBytes"/>.
+    /// </summary>
+    public ScoringBatch CreateBatch(int maxRows, long readAheadBytes = ReadAheadBytes)
     {
         ThrowIfDisposed();
         long rowBytes = ClassCount * (long)sizeof(float) + sizeof(uint) + sizeof(long) + (Input.FeatureLength ?? 0) * (long)sizeof(float);
-        int capacity = (int)Math.Clamp(ReadAheadBytes / rowBytes, 1, maxRows);
-        return new ScoringBatch(this, capacity);
+        int capacity = (int)Math.Clamp(readAheadBytes / rowBytes, 1, maxRows);
+        return new ScoringBatch(this, capacity, readAheadBytes);
     }
 
     /// <summary>
-    /// Scores the rows added to <paramref name="batch"/>: rows of one length per forward pass, so padding
-    /// costs nothing and a row's scores do not depend on the rows read with it.
+    /// Starts scoring the rows added to <paramref name="batch"/>: rows of one length per forward pass, so
+    /// padding costs nothing and a row's scores do not depend on the rows read with it. The passes run on
+    /// the scoring workers when there are several (inline otherwise); each holds a <see cref="Lease"/>.
     /// </summary>
-    internal void Score(ScoringBatch batch)
+    internal ScoringWorkers.Passes StartScoring(ScoringBatch batch)
     {
-        int rows = batch.Count;
-        var probabilities = batch.ProbabilityBuffer.AsSpan(0, rows * ClassCount);
-        var keys = batch.KeyBuffer.AsSpan(0, rows);
-        probabilities.Fill(float.NaN);
-        keys.Clear();
-        using (Use())
+        ThrowIfDisposed();
+        batch.ProbabilityBuffer.AsSpan(0, batch.Count * ClassCount).Fill(float.NaN);
+        batch.KeyBuffer.AsSpan(0, batch.Count).Clear();
+        // At most as many passes at once as the work budget was shared among.
+        int shared = batch.SharedPasses(ScoringWorkers.Parallelism);
+        var passes = batch.Groups(shared).ToList();
+        return ScoringWorkers.Start(passes.Count, shared, i =>
         {
-            // At most as many passes at once as the work budget was shared among.
-            int shared = batch.SharedPasses(ScoringWorkers.Parallelism);
-            var passes = batch.Groups(shared).ToList();
-            ScoringWorkers.Run(passes.Count, shared, i => ScorePass(passes[i].Build, passes[i].Rows, batch));
-        }
-        // Rows scored only to keep a batch contiguous but holding a NaN or infinity inside.
-        for (int row = 0; row < rows; row++)
-        {
-            if (batch.ProblemOf(row) != RowProblem.None)
-            {
-                probabilities.Slice(row * ClassCount, ClassCount).Fill(float.NaN);
-                keys[row] = 0;
-            }
-        }
+            using (Use())
+                ScorePass(passes[i].Build, passes[i].Rows, batch);
+        });
     }
 
     /// <summary>One forward pass over some of a batch's rows; passes write to disjoint rows of its buffers.</summary>
@@ -178,15 +172,18 @@ internal sealed class ScoringBatch : IDisposable
     private readonly int[] offsets;
     private readonly int[] steps;
     private readonly RowProblem[] problems;
+    private readonly long readAheadBytes;
     private Tensor staging;
     private long valuesUsed;
+    private ScoringWorkers.Passes? scoring;
 
-    public ScoringBatch(BatchScorer scorer, int capacity)
+    public ScoringBatch(BatchScorer scorer, int capacity, long readAheadBytes)
     {
         this.scorer = scorer;
         inputSize = scorer.Input.InputSize;
         decoder = new SequenceDecoder(scorer.Input, scorer.FeatureColumn);
         Capacity = capacity;
+        this.readAheadBytes = readAheadBytes;
         offsets = new int[capacity];
         steps = new int[capacity];
         problems = new RowProblem[capacity];
@@ -202,10 +199,11 @@ internal sealed class ScoringBatch : IDisposable
     internal uint[] KeyBuffer { get; }
 
     /// <summary>Room for another row: below the row capacity and the memory budget.</summary>
-    public bool HasRoom => Count < Capacity && valuesUsed * sizeof(float) < BatchScorer.ReadAheadBytes;
+    public bool HasRoom => Count < Capacity && valuesUsed * sizeof(float) < readAheadBytes;
 
     public void Clear()
     {
+        ThrowIfScoring();
         Count = 0;
         valuesUsed = 0;
     }
@@ -214,6 +212,7 @@ internal sealed class ScoringBatch : IDisposable
     /// <exception cref="ArgumentOutOfRangeException">The row's length is not a whole number of steps.</exception>
     public void Add(in VBuffer<float> row)
     {
+        ThrowIfScoring();
         if (valuesUsed + row.Length > staging.shape[0])
             GrowStaging(valuesUsed + row.Length);
         int index = Count;
@@ -279,11 +278,62 @@ internal sealed class ScoringBatch : IDisposable
     /// <summary>Fewer rows than this per pass are not worth handing to another thread.</summary>
     internal const int MinimumRowsPerSharedPass = 16;
 
-    public void Score() => scorer.Score(this);
+    /// <summary>Scores the rows added so far.</summary>
+    public void Score()
+    {
+        StartScoring();
+        FinishScoring();
+    }
+
+    /// <summary>
+    /// Hands the rows added so far to the scorer and returns, possibly before they are scored; the batch
+    /// cannot change until <see cref="FinishScoring"/>.
+    /// </summary>
+    public void StartScoring()
+    {
+        ThrowIfScoring();
+        scoring = scorer.StartScoring(this);
+    }
+
+    /// <summary>Waits for the scores of <see cref="StartScoring"/>; rethrows a pass's failure.</summary>
+    public void FinishScoring()
+    {
+        var passes = scoring ?? throw new InvalidOperationException("The batch is not being scored.");
+        scoring = null;
+        passes.Wait();
+        // Rows scored only to keep a batch contiguous but holding a NaN or infinity inside.
+        for (int row = 0; row < Count; row++)
+        {
+            if (problems[row] != RowProblem.None)
+            {
+                ProbabilityBuffer.AsSpan(row * scorer.ClassCount, scorer.ClassCount).Fill(float.NaN);
+                KeyBuffer[row] = 0;
+            }
+        }
+    }
+
+    private void ThrowIfScoring()
+    {
+        if (scoring is not null)
+            throw new InvalidOperationException("The batch is being scored.");
+    }
 
     public ReadOnlySpan<float> Probabilities(int row) => ProbabilityBuffer.AsSpan(row * scorer.ClassCount, scorer.ClassCount);
 
     public uint PredictedKey(int row) => KeyBuffer[row];
 
-    public void Dispose() => staging.Dispose();
+    public void Dispose()
+    {
+        try
+        {
+            // The workers may still read the staging tensor; their failure no longer matters, as the
+            // rows are never served.
+            scoring?.Wait();
+        }
+        catch (Exception)
+        {
+        }
+        scoring = null;
+        staging.Dispose();
+    }
 }

@@ -1,12 +1,15 @@
+using System.Runtime.ExceptionServices;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
 namespace MlNetLstm.Scoring;
 
 /// <summary>
-/// Reads input rows ahead (up to <see cref="BatchScorer.MaxBatchRows"/>, fewer when rows or classes are
-/// large), scores them in one forward pass, then serves them one at a time. Pass-through columns are
-/// buffered for the batch; when neither scored column is asked for, rows go straight through.
+/// Reads input rows ahead in batches (up to <see cref="BatchScorer.MaxBatchRows"/>, fewer when rows or
+/// classes are large), scores each in forward passes and serves its rows one at a time. Two batches take
+/// turns: while one is scored on the scoring workers, the next is read from the input, so the cores do
+/// not wait for the reader. Pass-through columns are buffered with their batch; when neither scored
+/// column is asked for, rows go straight through.
 /// </summary>
 internal sealed class ScoringCursor : DataViewRowCursor
 {
@@ -15,17 +18,18 @@ internal sealed class ScoringCursor : DataViewRowCursor
     private readonly bool[] active;
     private readonly bool scoring;
 
-    private readonly BufferedColumn?[] buffered;
     private readonly ValueGetter<DataViewRowId> inputId = null!;
-    private readonly DataViewRowId[] ids = null!;
-    // Each row keeps the upstream batch it came from: ML.NET restores the order of rows read by
-    // parallel cursors from their Batch and Position.
-    private readonly long[] batches = null!;
     private readonly ValueGetter<VBuffer<float>> inputFeatures = null!;
     private VBuffer<float> featureRow;
-    private readonly ScoringBatch batch = null!;
+    private readonly ReadAhead[] readAheads = [];
 
-    private int rowsInBatch;
+    // The batch being served, the one read after it (null: none), and a failure met while reading the
+    // latter, thrown when its turn comes so that the rows before it are served first.
+    private ReadAhead? current;
+    private ReadAhead? following;
+    private ExceptionDispatchInfo? readFailure;
+    private bool started;
+    private bool inputEnded;
     private int slot = -1;
     private long position = -1;
 
@@ -36,33 +40,29 @@ internal sealed class ScoringCursor : DataViewRowCursor
         this.active = active;
         var columns = parent.Columns;
         scoring = active[columns.ScoreIndex] || active[columns.PredictedLabelIndex];
-        buffered = new BufferedColumn?[input.Schema.Count];
         if (!scoring)
             return;
 
-        batch = parent.Scorer.CreateBatch(BatchScorer.MaxBatchRows);
+        var made = new List<ReadAhead>(2);
         try
         {
-            foreach (var column in input.Schema)
-            {
-                if (active[column.Index])
-                    buffered[column.Index] = BufferedColumn.Create(input, column, batch.Capacity);
-            }
+            // The reader's memory budget is shared by its two batches.
+            for (int i = 0; i < 2; i++)
+                made.Add(new ReadAhead(parent.Scorer.CreateBatch(BatchScorer.MaxBatchRows, BatchScorer.ReadAheadBytes / 2), input, active));
             inputId = input.GetIdGetter();
-            ids = new DataViewRowId[batch.Capacity];
-            batches = new long[batch.Capacity];
             inputFeatures = input.GetGetter<VBuffer<float>>(input.Schema[columns.FeatureIndex]);
         }
         catch
         {
-            batch.Dispose();
+            made.ForEach(readAhead => readAhead.Dispose());
             throw;
         }
+        readAheads = [.. made];
     }
 
     public override DataViewSchema Schema => parent.Schema;
     public override long Position => position;
-    public override long Batch => scoring && slot >= 0 ? batches[slot] : input.Batch;
+    public override long Batch => scoring && slot >= 0 && current is not null ? current.Batches[slot] : input.Batch;
 
     public override bool IsColumnActive(DataViewSchema.Column column) => active[column.Index];
 
@@ -75,38 +75,79 @@ internal sealed class ScoringCursor : DataViewRowCursor
             position++;
             return true;
         }
-        if (slot + 1 < rowsInBatch)
+        if (current is not null && slot + 1 < current.Rows)
         {
             slot++;
             position++;
             return true;
         }
-        if (!ReadAndScoreBatch())
+        if (!NextBatch())
             return false;
         slot = 0;
         position++;
         return true;
     }
 
-    private bool ReadAndScoreBatch()
+    /// <summary>Moves to the next scored batch, and starts reading the one after it.</summary>
+    private bool NextBatch()
     {
-        batch.Clear();
-        rowsInBatch = 0;
-        while (batch.HasRoom && input.MoveNext())
+        // The served batch's buffers are free again.
+        var next = following;
+        if (!started)
         {
+            started = true;
+            next = ReadAndStartScoring(readAheads[0]);
+        }
+        current = null;
+        following = null;
+        slot = -1;
+        if (next is null)
+        {
+            readFailure?.Throw();
+            return false;
+        }
+        if (!inputEnded && readFailure is null)
+        {
+            try
+            {
+                following = ReadAndStartScoring(next == readAheads[0] ? readAheads[1] : readAheads[0]);
+            }
+            catch (Exception e)
+            {
+                readFailure = ExceptionDispatchInfo.Capture(e);
+            }
+        }
+        next.Batch.FinishScoring();
+        next.Rows = next.Batch.Count;
+        current = next;
+        return true;
+    }
+
+    /// <summary>Fills <paramref name="readAhead"/> from the input and starts scoring it; null when the input has no more rows.</summary>
+    private ReadAhead? ReadAndStartScoring(ReadAhead readAhead)
+    {
+        var batch = readAhead.Batch;
+        batch.Clear();
+        readAhead.Rows = 0;
+        while (batch.HasRoom)
+        {
+            if (!input.MoveNext())
+            {
+                inputEnded = true;
+                break;
+            }
             int row = batch.Count;
-            foreach (var column in buffered)
+            foreach (var column in readAhead.Columns)
                 column?.Store(row);
-            inputId(ref ids[row]);
-            batches[row] = input.Batch;
+            inputId(ref readAhead.Ids[row]);
+            readAhead.Batches[row] = input.Batch;
             inputFeatures(ref featureRow);
             batch.Add(featureRow);
         }
         if (batch.Count == 0)
-            return false;
-        batch.Score();
-        rowsInBatch = batch.Count;
-        return true;
+            return null;
+        batch.StartScoring();
+        return readAhead;
     }
 
     public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
@@ -114,7 +155,7 @@ internal sealed class ScoringCursor : DataViewRowCursor
         if (!active[column.Index])
             throw new InvalidOperationException($"Column '{column.Name}' was not requested when this cursor was created.");
         var columns = parent.Columns;
-        Delegate getter;
+        Delegate? getter;
         if (column.Index == columns.ScoreIndex)
             getter = (ValueGetter<VBuffer<float>>)GetScore;
         else if (column.Index == columns.PredictedLabelIndex)
@@ -122,37 +163,92 @@ internal sealed class ScoringCursor : DataViewRowCursor
         else if (!scoring)
             return input.GetGetter<TValue>(input.Schema[column.Index]);
         else
-            getter = buffered[column.Index]!.MakeGetter(CurrentSlot);
+            getter = BufferedGetter<TValue>(column.Index);
         return getter as ValueGetter<TValue> ?? throw new InvalidOperationException(
             $"Column '{column.Name}' holds {column.Type}; it cannot be read as {typeof(TValue).Name}.");
+    }
+
+    /// <summary>A pass-through column's getter, reading from whichever batch is being served.</summary>
+    private ValueGetter<TValue>? BufferedGetter<TValue>(int index)
+    {
+        var first = readAheads[0].Columns[index]!.MakeGetter(CurrentSlot) as ValueGetter<TValue>;
+        var second = readAheads[1].Columns[index]!.MakeGetter(CurrentSlot) as ValueGetter<TValue>;
+        if (first is null || second is null)
+            return null;
+        return (ref TValue value) => (current == readAheads[0] ? first : second)(ref value);
     }
 
     public override ValueGetter<DataViewRowId> GetIdGetter()
     {
         if (!scoring)
             return input.GetIdGetter();
-        return (ref DataViewRowId id) => id = ids[CurrentSlot()];
+        return (ref DataViewRowId id) => id = current!.Ids[CurrentSlot()];
     }
 
     private int CurrentSlot() =>
-        slot >= 0 && slot < rowsInBatch ? slot : throw new InvalidOperationException("The cursor is not on a row.");
+        current is not null && slot >= 0 && slot < current.Rows ? slot : throw new InvalidOperationException("The cursor is not on a row.");
 
     private void GetScore(ref VBuffer<float> score)
     {
+        int row = CurrentSlot();
         var editor = VBufferEditor.Create(ref score, parent.Scorer.ClassCount);
-        batch.Probabilities(CurrentSlot()).CopyTo(editor.Values);
+        current!.Batch.Probabilities(row).CopyTo(editor.Values);
         score = editor.Commit();
     }
 
-    private void GetPredictedLabel(ref uint key) => key = batch.PredictedKey(CurrentSlot());
+    private void GetPredictedLabel(ref uint key)
+    {
+        int row = CurrentSlot();
+        key = current!.Batch.PredictedKey(row);
+    }
 
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
+            // Batches still being scored are waited for before their buffers are freed.
+            foreach (var readAhead in readAheads)
+                readAhead.Dispose();
             input.Dispose();
-            batch?.Dispose();
         }
         base.Dispose(disposing);
+    }
+
+    /// <summary>One batch's rows read ahead: the features being scored, their ids and pass-through values.</summary>
+    private sealed class ReadAhead : IDisposable
+    {
+        public ReadAhead(ScoringBatch batch, DataViewRowCursor input, bool[] active)
+        {
+            Batch = batch;
+            try
+            {
+                Columns = new BufferedColumn?[input.Schema.Count];
+                foreach (var column in input.Schema)
+                {
+                    if (active[column.Index])
+                        Columns[column.Index] = BufferedColumn.Create(input, column, batch.Capacity);
+                }
+            }
+            catch
+            {
+                batch.Dispose();
+                throw;
+            }
+            Ids = new DataViewRowId[batch.Capacity];
+            Batches = new long[batch.Capacity];
+        }
+
+        public ScoringBatch Batch { get; }
+        public BufferedColumn?[] Columns { get; }
+        public DataViewRowId[] Ids { get; }
+
+        // Each row keeps the upstream batch it came from: ML.NET restores the order of rows read by
+        // parallel cursors from their Batch and Position.
+        public long[] Batches { get; }
+
+        /// <summary>Rows scored and ready to serve.</summary>
+        public int Rows { get; set; }
+
+        public void Dispose() => Batch.Dispose();
     }
 }

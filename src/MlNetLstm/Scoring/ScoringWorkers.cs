@@ -43,38 +43,29 @@ internal static class ScoringWorkers
     /// <paramref name="parallelism"/> threads of one libtorch thread each when there is more than one pass
     /// (inline otherwise), and returns when all have ended; the first exception is rethrown.
     /// </summary>
-    public static void Run(int count, int parallelism, Action<int> pass)
+    public static void Run(int count, int parallelism, Action<int> pass) => Start(count, parallelism, pass).Wait();
+
+    /// <summary>
+    /// As <see cref="Run"/>, but returns as soon as the passes are handed to the workers, so the caller can
+    /// read its next batch meanwhile; <see cref="Passes.Wait"/> ends them. Passes run inline are over on return.
+    /// </summary>
+    public static Passes Start(int count, int parallelism, Action<int> pass)
     {
+        var passes = new Passes(count);
         // A pass that scores again runs inline: workers waiting on workers could all be waiting.
         if (count == 1 || parallelism <= 1 || isWorker || !Available.Value)
         {
             for (int i = 0; i < count; i++)
-                pass(i);
-            return;
+                passes.Run(pass, i);
+            return passes;
         }
         Interlocked.Add(ref passesOnWorkers, count);
-        using var done = new CountdownEvent(count);
-        ExceptionDispatchInfo? failure = null;
         lock (Gate)
         {
             for (int i = 0; i < count; i++)
             {
                 int index = i;
-                Work.Enqueue(() =>
-                {
-                    try
-                    {
-                        pass(index);
-                    }
-                    catch (Exception e)
-                    {
-                        Interlocked.CompareExchange(ref failure, ExceptionDispatchInfo.Capture(e), null);
-                    }
-                    finally
-                    {
-                        done.Signal();
-                    }
-                });
+                Work.Enqueue(() => passes.Run(pass, index));
             }
             Monitor.PulseAll(Gate);
             // Idle workers take the passes first; new ones start up to the parallelism asked for.
@@ -85,8 +76,37 @@ internal static class ScoringWorkers
                 new Thread(ServeUntilIdle) { IsBackground = true, Name = "MlNetLstm scoring" }.UnsafeStart();
             }
         }
-        done.Wait();
-        failure?.Throw();
+        return passes;
+    }
+
+    /// <summary>Passes handed out by <see cref="Start"/>: their end, and the first failure among them.</summary>
+    public sealed class Passes(int count)
+    {
+        private readonly CountdownEvent remaining = new(count);
+        private ExceptionDispatchInfo? failure;
+
+        internal void Run(Action<int> pass, int index)
+        {
+            try
+            {
+                pass(index);
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref failure, ExceptionDispatchInfo.Capture(e), null);
+            }
+            finally
+            {
+                remaining.Signal();
+            }
+        }
+
+        /// <summary>Waits for every pass; rethrows the first exception. Safe to call more than once.</summary>
+        public void Wait()
+        {
+            remaining.Wait();
+            failure?.Throw();
+        }
     }
 
     private static readonly object Gate = new();

@@ -1,0 +1,109 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MlNetLstm.Scoring;
+
+namespace MlNetLstm.Tests;
+
+/// <summary>
+/// A scoring cursor reads its next batch from the input while the batch before is scored; the rows it
+/// serves, their order and the errors it reports are those of reading one batch at a time.
+/// </summary>
+public class ScoringCursorTests
+{
+    private static readonly MLContext Context = new(seed: 1);
+    private LstmClassifierTransformer model = null!;
+
+    [OneTimeSetUp]
+    public void Train()
+    {
+        var keyed = VariableSequences.Keyer(Context).Transform(Context.Data.LoadFromEnumerable(VariableSequences.Make(400, 1)));
+        model = Context.Transforms.LstmClassifier(VariableSequences.Options()).Fit(keyed);
+    }
+
+    [OneTimeTearDown]
+    public void DisposeModel() => model.Dispose();
+
+    private IDataView Scored(IEnumerable<VariableRow> rows) =>
+        model.Transform(VariableSequences.Keyer(Context).Transform(Context.Data.LoadFromEnumerable(rows)));
+
+    [Test]
+    public void TheNextBatchIsReadWhileTheFirstIsScored()
+    {
+        int pulled = 0;
+        IEnumerable<VariableRow> Counted(IEnumerable<VariableRow> rows)
+        {
+            foreach (var row in rows)
+            {
+                pulled++;
+                yield return row;
+            }
+        }
+        var scored = Scored(Counted(VariableSequences.Make(5_000, 4)));
+        using var cursor = scored.GetRowCursor([scored.Schema["Score"]]);
+        Assert.That(cursor.MoveNext());
+        Assert.That(pulled, Is.EqualTo(2 * BatchScorer.MaxBatchRows), "the first row is served with the second batch read");
+    }
+
+    [Test]
+    public void RowsOfManyBatchesScoreAsOneByOne()
+    {
+        var rows = VariableSequences.Make(3_000, 5);
+        var scored = Scored(rows);
+        var served = Context.Data.CreateEnumerable<ScoredVariableRow>(scored, reuseRowObject: false).ToList();
+
+        using var engine = Context.Model.CreatePredictionEngine<VariableRow, ScoredVariableRow>(
+            VariableSequences.Keyer(Context).Append(model), new PredictionEngineOptions { OwnsTransformer = false });
+        Assert.That(served.Select(r => r.Label), Is.EqualTo(rows.Select(r => (uint)Array.IndexOf(SyntheticSequences.Classes, r.Label) + 1)), "pass-through values stay with their rows");
+        Assert.That(served.Select(r => ScoreText.Format(r.Score)), Is.EqualTo(rows.Select(r => ScoreText.Format(engine.Predict(r).Score))));
+    }
+
+    [Test]
+    public void ABadRowIsReportedOnceTheRowsOfTheBatchesBeforeItAreServed()
+    {
+        var rows = VariableSequences.Make(2_500, 6);
+        rows[1_500].Features = new float[5]; // 2 values per step: not a whole number of steps
+        var scored = Scored(rows);
+        using var cursor = scored.GetRowCursor([scored.Schema["Score"]]);
+        int served = 0;
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() =>
+        {
+            while (cursor.MoveNext())
+                served++;
+        });
+        Assert.That(error!.Message, Does.Contain("'Features'").And.Contain("5"));
+        Assert.That(served, Is.EqualTo(BatchScorer.MaxBatchRows), "the first batch, read before the bad row's, is served whole");
+    }
+
+    [Test]
+    public void CursorsDisposedWhileTheirNextBatchIsScoredLeaveTheModelUsable()
+    {
+        var rows = VariableSequences.Make(4_000, 7);
+        var scored = Scored(rows);
+        string[] All()
+        {
+            using var cursor = scored.GetRowCursor([scored.Schema["Score"]]);
+            var getter = cursor.GetGetter<VBuffer<float>>(scored.Schema["Score"]);
+            var all = new List<string>();
+            VBuffer<float> score = default;
+            while (cursor.MoveNext())
+            {
+                getter(ref score);
+                all.Add(ScoreText.Format(score.DenseValues().ToArray()));
+            }
+            return [.. all];
+        }
+        var expected = All();
+        for (int i = 0; i < 20; i++)
+        {
+            using var cursor = scored.GetRowCursor([scored.Schema["Score"]]);
+            Assert.That(cursor.MoveNext());
+        }
+        Assert.That(All(), Is.EqualTo(expected));
+    }
+
+    public sealed class ScoredVariableRow
+    {
+        public uint Label { get; set; }
+        public float[] Score { get; set; } = [];
+    }
+}
