@@ -130,6 +130,30 @@ public class ScoringWorkersTests
         Assert.That(shared, Is.EqualTo(inline));
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public void ABatchIsSplitIntoPassesOfEqualSize(bool fusedKernel)
+    {
+        var options = VariableSequences.Options();
+        options.FusedKernel = fusedKernel;
+        options.TrainingSamples = 64;
+        var keyed = VariableSequences.Keyer(Context).Transform(Context.Data.LoadFromEnumerable(VariableSequences.Make(100, 1)));
+        using var model = Context.Transforms.LstmClassifier(options).Fit(keyed);
+        bool libtorch = !(fusedKernel && MlNetLstm.Network.Fused.FusedLstmKernel.IsSupported);
+        // 256 steps: through libtorch a pass's work budget holds 399 such rows, so 1,024 rows need 3 passes.
+        const int steps = 256;
+        using var batch = model.Scorer.CreateBatch(BatchScorer.MaxBatchRows);
+        var row = new VBuffer<float>(steps * VariableSequences.Channels, Enumerable.Range(0, steps * VariableSequences.Channels).Select(i => (float)Math.Sin(i)).ToArray());
+        while (batch.Count < BatchScorer.MaxBatchRows)
+            batch.Add(row);
+
+        var sizes = batch.Groups(sharedPasses: 2).Select(g => g.Rows.Length).ToArray();
+
+        // Libtorch: 3 passes by the budget, rounded up to 4 of 256 rows (not 399, 399 and a short 226 that
+        // would run alone at the end). The fused kernel's memory does not grow with rows: 2 passes of 512.
+        Assert.That(sizes, Is.EqualTo(libtorch ? new[] { 256, 256, 256, 256 } : new[] { 512, 512 }));
+    }
+
     private static string[] Scores(ITransformer model, IDataView data)
     {
         var scored = model.Transform(data);

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Microsoft.ML.Data;
 using MlNetLstm.Network;
 using MlNetLstm.Network.Fused;
@@ -44,10 +46,11 @@ internal sealed class BatchScorer : IDisposable
     public LstmModel Model { get; }
 
     /// <summary>
-    /// What one step of one row costs in a forward pass, in floats: its inputs, and each layer's outputs
-    /// and gates; the budget of a pass is counted in these.
+    /// What one step of one row costs in a forward pass, in floats: its inputs, and through libtorch each
+    /// layer's outputs and gates (the fused kernel keeps its state in blocks of a fixed number of rows);
+    /// the budget of a pass is counted in these.
     /// </summary>
-    public long ValuesPerStep => Model.Shape.ForwardValuesPerStep;
+    public long ValuesPerStep => fused is null ? Model.Shape.ForwardValuesPerStep : Input.InputSize;
     public SequenceShape Input => Model.Input;
     public string FeatureColumn => Model.Columns.Features;
     public int ClassCount { get; }
@@ -164,7 +167,7 @@ internal sealed class BatchScorer : IDisposable
 /// reader, one after another; when they all have the same length that tensor is the network's input
 /// as it is, with no further copy.
 /// </summary>
-internal sealed class ScoringBatch : IDisposable
+internal sealed unsafe class ScoringBatch : IDisposable
 {
     private readonly BatchScorer scorer;
     private readonly SequenceDecoder decoder;
@@ -174,6 +177,9 @@ internal sealed class ScoringBatch : IDisposable
     private readonly RowProblem[] problems;
     private readonly long readAheadBytes;
     private Tensor staging;
+    // The staging tensor's memory, taken once per tensor: asking the tensor for it costs native calls, per row.
+    private float* stagingData;
+    private int stagingLength;
     private long valuesUsed;
     private ScoringWorkers.Passes? scoring;
 
@@ -189,6 +195,7 @@ internal sealed class ScoringBatch : IDisposable
         problems = new RowProblem[capacity];
         // Detached: a dispose scope the caller happens to have open must not free the reader's buffer.
         staging = empty(Math.Max((long)capacity * (scorer.Input.FeatureLength ?? 64 * inputSize), inputSize)).DetachFromDisposeScope();
+        UseStaging(staging);
         ProbabilityBuffer = new float[capacity * (long)scorer.ClassCount];
         KeyBuffer = new uint[capacity];
     }
@@ -213,11 +220,11 @@ internal sealed class ScoringBatch : IDisposable
     public void Add(in VBuffer<float> row)
     {
         ThrowIfScoring();
-        if (valuesUsed + row.Length > staging.shape[0])
+        if (valuesUsed + row.Length > stagingLength)
             GrowStaging(valuesUsed + row.Length);
         int index = Count;
         offsets[index] = (int)valuesUsed;
-        problems[index] = decoder.Decode(row, staging.FloatSpan().Slice((int)valuesUsed, row.Length), out steps[index]);
+        problems[index] = decoder.Decode(row, Staging.Slice((int)valuesUsed, row.Length), out steps[index]);
         if (problems[index] == RowProblem.Empty)
             steps[index] = 0;
         valuesUsed += (long)steps[index] * inputSize;
@@ -230,10 +237,20 @@ internal sealed class ScoringBatch : IDisposable
         const long maxValues = int.MaxValue / sizeof(float);
         if (needed > maxValues)
             throw new InvalidOperationException($"A row of feature column '{scorer.FeatureColumn}' with more than {maxValues} values cannot be scored.");
-        var grown = empty(Math.Min(Math.Max(needed, staging.shape[0] * 2), maxValues)).DetachFromDisposeScope();
-        staging.FloatSpan()[..(int)valuesUsed].CopyTo(grown.FloatSpan());
+        var grown = empty(Math.Min(Math.Max(needed, stagingLength * 2L), maxValues)).DetachFromDisposeScope();
+        Staging[..(int)valuesUsed].CopyTo(grown.FloatSpan());
         staging.Dispose();
         staging = grown;
+        UseStaging(grown);
+    }
+
+    private Span<float> Staging => new(stagingData, stagingLength);
+
+    private void UseStaging(Tensor tensor)
+    {
+        var memory = tensor.FloatSpan();
+        stagingLength = memory.Length;
+        stagingData = (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(memory));
     }
 
     public RowProblem ProblemOf(int row) => problems[row];
@@ -258,7 +275,12 @@ internal sealed class ScoringBatch : IDisposable
         {
             // Consecutive rows of one length: slices of the staging tensor, within the work budget.
             long perRow = (long)length * scorer.ValuesPerStep;
-            int rowsPerPass = (int)Math.Clamp(budget / perRow, 1, maxRows);
+            int limit = (int)Math.Clamp(budget / perRow, 1, maxRows);
+            // Passes of equal size, a multiple of the shared passes in number: a short last pass would leave
+            // the other threads idle at the end of the batch.
+            int count = (Count + limit - 1) / limit;
+            count = (count + passes - 1) / passes * passes;
+            int rowsPerPass = (Count + count - 1) / count;
             for (int first = 0; first < Count; first += rowsPerPass)
             {
                 int start = first, rows = Math.Min(rowsPerPass, Count - first);
@@ -269,7 +291,7 @@ internal sealed class ScoringBatch : IDisposable
         }
         var usable = Enumerable.Range(0, Count).Where(row => problems[row] == RowProblem.None);
         foreach (var group in SequenceBatch.LengthGroups(usable, row => steps[row], scorer.ValuesPerStep, maxRows, budget))
-            yield return (() => SequenceBatch.Build(inputSize, group.Length, i => staging.FloatSpan().Slice(offsets[group[i]], steps[group[i]] * inputSize)), group);
+            yield return (() => SequenceBatch.Build(inputSize, group.Length, i => Staging.Slice(offsets[group[i]], steps[group[i]] * inputSize)), group);
     }
 
     /// <summary>How many passes, run at once, share the batch's rows and work budget: 1 to score inline.</summary>
