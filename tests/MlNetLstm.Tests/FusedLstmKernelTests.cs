@@ -117,6 +117,31 @@ public class FusedLstmKernelTests
         Assert.That(log[0].Contains("fused AVX-512 LSTM kernel", StringComparison.Ordinal), Is.EqualTo(!dropout), log[0]);
     }
 
+    [Test]
+    public void TheKernelTrainsOnOneThreadPerCoreWithoutATimedChoice()
+    {
+        if (!FusedLstmKernel.IsSupported || Environment.ProcessorCount < 2)
+            Assert.Ignore("needs the fused kernel and two cores");
+        var mlContext = new MLContext(1);
+        var log = new List<string>();
+        mlContext.Log += (_, e) =>
+        {
+            if (e.Message.Contains("] Training on ", StringComparison.Ordinal) || e.Message.Contains("] Threads: ", StringComparison.Ordinal))
+                lock (log)
+                    log.Add(e.Message);
+        };
+        var data = SyntheticSequences.Load(mlContext, 256, 4);
+        var options = SyntheticSequences.QuickOptions();
+        options.HiddenSize = 32;
+        // Four partitions per batch: through libtorch a step this size would have the timed choice.
+        options.BatchSize = 128;
+        options.TrainingSamples = 512;
+        var keyed = mlContext.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data);
+        using var model = mlContext.Transforms.LstmClassifier(options).Fit(keyed);
+        int threads = Math.Min(Environment.ProcessorCount, 4);
+        Assert.That(log, Is.EqualTo(new[] { $"[Source=LstmClassifierEstimator; Training, Kind=Info] Training on {threads} thread(s) with the fused AVX-512 LSTM kernel." }));
+    }
+
     [TestCase(3, 32, 4, 45, 6)]
     [TestCase(28, 128, 10, 600, 28)] // the reference shape, more rows than one block of the kernel
     public void ScoresMatchLibtorchsForward(int inputs, int hidden, int classes, int rows, int steps)
