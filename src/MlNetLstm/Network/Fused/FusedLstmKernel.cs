@@ -389,13 +389,15 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
 
     private void Unpack(PartitionGradients total, in Parameters gradients)
     {
+        // Z's column k of gate row g is at k · gates + g.
         float* weights = total.Weights;
         for (int g = 0; g < gates; g++)
         {
-            float* row = weights + (long)g * rowWidth;
-            new ReadOnlySpan<float>(row, inputs).CopyTo(gradients.InputWeights.Slice(g * inputs, inputs));
-            gradients.InputBias[g] = gradients.RecurrentBias[g] = row[inputs];
-            new ReadOnlySpan<float>(row + inputWidth, hidden).CopyTo(gradients.RecurrentWeights.Slice(g * hidden, hidden));
+            for (int k = 0; k < inputs; k++)
+                gradients.InputWeights[g * inputs + k] = weights[(long)k * gates + g];
+            gradients.InputBias[g] = gradients.RecurrentBias[g] = weights[(long)inputs * gates + g];
+            for (int k = 0; k < hidden; k++)
+                gradients.RecurrentWeights[g * hidden + k] = weights[(long)(inputWidth + k) * gates + g];
         }
         new ReadOnlySpan<float>(total.OutputWeights, classes * hidden).CopyTo(gradients.OutputWeights);
         new ReadOnlySpan<float>(total.OutputBias, classes).CopyTo(gradients.OutputBias);
@@ -429,7 +431,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
     /// <summary>One partition's share of the gradients, its loss and its rows predicted right.</summary>
     private sealed class PartitionGradients(FusedLstmKernel kernel) : IDisposable
     {
-        public readonly float* Weights = Allocate((long)kernel.gates * kernel.rowWidth);   // d[W_ih | b | 0… | W_hh] per gate row
+        public readonly float* Weights = Allocate((long)kernel.rowWidth * kernel.gates);   // d[W_ih | b | 0… | W_hh]ᵀ: one row per column of Z
         public readonly float* OutputWeights = Allocate((long)kernel.classes * kernel.hidden);
         public readonly float* OutputBias = Allocate(kernel.classes);
         public double Loss;
@@ -501,7 +503,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
                 {
                     // Steps t.. are contiguous in both activations and z: one product with K = steps · rows.
                     int n = Math.Min(WeightGradientSteps, stepCount - t);
-                    Gemm.MulColA(g, width, rows * n, a, g, z + t * zStep, width, result.Weights, width, WeightGradientKBlock);
+                    Gemm.MulColA(width, g, rows * n, z + t * zStep, width, a, g, result.Weights, g, WeightGradientKBlock);
                 }
             }
         }
