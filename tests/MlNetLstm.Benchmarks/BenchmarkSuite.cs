@@ -10,6 +10,9 @@ public sealed class BenchmarkSuite(BenchmarkSettings settings, TextWriter log)
 {
     private const int RawInferenceBatch = 1024;
 
+    /// <summary>A pause before each timed inference pass, longer than OpenMP's spinning after a parallel region.</summary>
+    private static readonly TimeSpan SettleTime = TimeSpan.FromMilliseconds(50);
+
     public BenchmarkResults Run()
     {
         var mlContext = new MLContext(seed: 1);
@@ -87,7 +90,11 @@ public sealed class BenchmarkSuite(BenchmarkSettings settings, TextWriter log)
         {
             for (int p = 0; p < passes; p++)
             {
+                // Each pass starts on a quiet machine: libtorch's OpenMP threads spin for a while after the raw
+                // pass's last parallel region, and a Transform started at once ran 4 % slower beside them.
+                Thread.Sleep(SettleTime);
                 double rawSeconds = RawLstmClassifier.Infer(rawModel, data.TestFeatures, RawInferenceBatch);
+                Thread.Sleep(SettleTime);
                 double transformSeconds = Statistics.Seconds(() => ReadScores(model.Transform(data.Test)));
                 if (r == 0)
                     continue; // warm-up round
