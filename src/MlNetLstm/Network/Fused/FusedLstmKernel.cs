@@ -189,14 +189,23 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
     /// <summary>Writes [x_t | 1 | 0…] into the input part of one step's Z; padding rows are all zero.</summary>
     private void LoadStep(float* zt, float* x, int count, int rows, int steps, int t)
     {
+        // Whole vectors of x, then one masked load of x's tail merged into [0… | 1 | 0…] (masked-off lanes
+        // are not read, so the last row's end is never passed).
+        int whole = inputs / 16 * 16;
+        int tail = inputs - whole;
+        var tailMask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(tail)).AsSingle();
+        var one = Vector512.ConditionalSelect(Vector512.Equals(Vector512<int>.Indices, Vector512.Create(tail)).AsSingle(), Vector512<float>.One, Vector512<float>.Zero);
         for (int r = 0; r < rows; r++)
         {
             float* row = zt + (long)r * rowWidth;
             if (r < count)
             {
-                new ReadOnlySpan<float>(x + ((long)r * steps + t) * inputs, inputs).CopyTo(new Span<float>(row, inputs));
-                row[inputs] = 1f;
-                new Span<float>(row + inputs + 1, inputWidth - inputs - 1).Clear();
+                float* source = x + ((long)r * steps + t) * inputs;
+                for (int k = 0; k < whole; k += 16)
+                    Vector512.Store(Vector512.Load(source + k), row + k);
+                Vector512.Store(Avx512F.MaskLoad(source + whole, tailMask, one), row + whole);
+                for (int k = whole + 16; k < inputWidth; k += 16)
+                    Vector512.Store(Vector512<float>.Zero, row + k);
             }
             else
             {
