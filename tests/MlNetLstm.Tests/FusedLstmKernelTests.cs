@@ -143,6 +143,8 @@ public class FusedLstmKernelTests
     }
 
     [TestCase(3, 32, 4, 45, 6)]
+    [TestCase(16, 16, 3, 20, 5)] // inputs fill whole vectors: the 1 starts the next
+    [TestCase(40, 32, 5, 20, 4)] // two vectors of inputs and a tail
     [TestCase(28, 128, 10, 600, 28)] // the reference shape, more rows than one block of the kernel
     public void ScoresMatchLibtorchsForward(int inputs, int hidden, int classes, int rows, int steps)
     {
