@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -49,6 +50,8 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
     private readonly float* outputBias;        // [classes]
     private readonly List<PartitionGradients> partials = [];
     private readonly List<Workspace> workspaces = [];
+    // Scoring buffers not in use: as many as calls have run at once (one per scoring thread).
+    private readonly ConcurrentStack<ScoringBuffers> spareScoringBuffers = new();
     private readonly PartitionWorkers workers;
     private bool disposed;
 
@@ -131,13 +134,12 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
                 throw new ArgumentOutOfRangeException(nameof(lengths), $"A row of {length} steps in a batch of {steps} steps.");
         }
         int blockRows = Math.Min(ScoringRows, Gemm.RowsPadded(rows));
-        float* z = null, activations = null, cells = null, finalHidden = null;
+        // Every value of these buffers that a block reads, it has written first.
+        if (!spareScoringBuffers.TryPop(out var buffers))
+            buffers = new ScoringBuffers(this);
+        float* z = buffers.Z, activations = buffers.Activations, cells = buffers.Cells, finalHidden = buffers.FinalHidden;
         try
         {
-            z = Allocate(2L * blockRows * rowWidth);
-            activations = Allocate((long)blockRows * gates);
-            cells = Allocate((long)blockRows * hidden);
-            finalHidden = Allocate((long)blockRows * hidden);
             fixed (float* x = values, output = logits)
             {
                 for (int first = 0; first < rows; first += blockRows)
@@ -173,10 +175,24 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
         }
         finally
         {
-            NativeMemory.AlignedFree(z);
-            NativeMemory.AlignedFree(activations);
-            NativeMemory.AlignedFree(cells);
-            NativeMemory.AlignedFree(finalHidden);
+            spareScoringBuffers.Push(buffers);
+        }
+    }
+
+    /// <summary>One scoring call's buffers for a block of <see cref="ScoringRows"/> rows, kept for the next call.</summary>
+    private sealed class ScoringBuffers(FusedLstmKernel kernel) : IDisposable
+    {
+        public readonly float* Z = Allocate(2L * ScoringRows * kernel.rowWidth);   // this step's and the next step's Z
+        public readonly float* Activations = Allocate((long)ScoringRows * kernel.gates);
+        public readonly float* Cells = Allocate((long)ScoringRows * kernel.hidden);
+        public readonly float* FinalHidden = Allocate((long)ScoringRows * kernel.hidden);
+
+        public void Dispose()
+        {
+            NativeMemory.AlignedFree(Z);
+            NativeMemory.AlignedFree(Activations);
+            NativeMemory.AlignedFree(Cells);
+            NativeMemory.AlignedFree(FinalHidden);
         }
     }
 
@@ -424,6 +440,8 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
             partial.Dispose();
         workspaces.Clear();
         partials.Clear();
+        while (spareScoringBuffers.TryPop(out var buffers))
+            buffers.Dispose();
         NativeMemory.AlignedFree(forwardWeights);
         NativeMemory.AlignedFree(recurrentWeights);
         NativeMemory.AlignedFree(outputWeights);
