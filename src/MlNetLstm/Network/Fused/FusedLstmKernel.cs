@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -122,6 +123,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
     /// <paramref name="steps"/> long when null) with the weights given to <see cref="ForScoring"/>. A
     /// row's logits do not depend on the rows scored with it, nor on their lengths.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Score(ReadOnlySpan<float> values, int rows, int steps, ReadOnlySpan<long> lengths, Span<float> logits)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
@@ -200,9 +202,11 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
     public static int PartitionsFor(int rows) => (rows + PartitionRows - 1) / PartitionRows;
 
     /// <summary>The output layer's logit <paramref name="k"/> for the final hidden state at <paramref name="h"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private float Logit(int k, float* h) => outputBias[k] + VectorMath.Dot(outputWeights + (long)k * hidden, h, hidden);
 
     /// <summary>Writes [x_t | 1 | 0…] into the input part of one step's Z; padding rows are all zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void LoadStep(float* zt, float* x, int count, int rows, int steps, int t)
     {
         // Whole vectors of x, then one masked load of x's tail merged into [0… | 1 | 0…] (masked-off lanes
@@ -231,6 +235,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
     }
 
     /// <summary>h_{−1} = 0 in step 0's Z.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ClearHidden(float* z0, int rows)
     {
         for (int r = 0; r < rows; r++)
@@ -246,6 +251,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
     /// Software-pipelined over the vectors of 16 units: tanh(c) of one vector is computed with the gates
     /// of the next, so five independent chains are in flight instead of four and then one.
     /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Cell(int rows, float* zNext, float* a, float* c, float* cPrevious, float* tanhC)
     {
         int h = hidden, g = gates, width = rowWidth;
@@ -322,6 +328,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
     /// batch <paramref name="values"/> ([rows, steps, inputs]); returns that loss and the rows whose
     /// largest logit is their label. Weights of 1/rows give the mean cross-entropy.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public (double Loss, long Correct) Train(in Parameters weights, ReadOnlySpan<float> values, int rows, int steps,
         ReadOnlySpan<long> labels, ReadOnlySpan<float> rowWeights, in Parameters gradients)
     {
@@ -380,6 +387,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
         return workspace;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Pack(in Parameters weights)
     {
         if (weights.InputWeights.Length != gates * inputs || weights.RecurrentWeights.Length != gates * hidden
@@ -412,6 +420,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
         weights.OutputBias.CopyTo(new Span<float>(outputBias, classes));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Unpack(PartitionGradients total, in Parameters gradients)
     {
         // Z's column k of gate row g is at k · gates + g.
@@ -500,6 +509,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
             steps = wanted;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Train(float* x, long* labels, float* rowWeights, int count, int stepCount, PartitionGradients result)
         {
             var k = kernel;
@@ -539,6 +549,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
         /// Logits of the final hidden state, the weighted cross-entropy, and its gradients: dlogits =
         /// weight · (softmax − one-hot), into the output layer's gradients and dh_T.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Head(float* finalHidden, long* labels, float* rowWeights, int count, int rows, PartitionGradients result)
         {
             int h = kernel.hidden, c = kernel.classes, width = kernel.rowWidth;
@@ -599,6 +610,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
         }
 
         /// <summary>dGates of one step from dh_t and dc_t (overwriting the activations); carries dc to the step before.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void CellBackward(int rows, float* a, float* tanhC, float* cPrevious)
         {
             int h = kernel.hidden, g = kernel.gates;

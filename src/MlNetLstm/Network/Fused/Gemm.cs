@@ -1,5 +1,7 @@
 // GEMM drivers for the shapes the LSTM kernel needs. Not a general BLAS: M must be a multiple of 8
 // and N a multiple of 16.
+using System.Runtime.CompilerServices;
+
 namespace MlNetLstm.Network.Fused;
 
 internal static unsafe partial class Gemm
@@ -12,6 +14,7 @@ internal static unsafe partial class Gemm
     /// width NR (the last one narrower): the panel starting at column j0 occupies k*width floats at
     /// dst + j0*k, row-major, so the microkernel reads it contiguously.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackPanels(float* src, nint rowStride, nint colStride, int k, int n, float* dst)
     {
         for (int j0 = 0; j0 < n; j0 += NR)
@@ -25,6 +28,7 @@ internal static unsafe partial class Gemm
     }
 
     /// <summary>C[m x n] (+)= A[m x k] B, A row-major (row stride lda), B packed by <see cref="PackPanels"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MulRowA(int m, int n, int k, float* a, nint lda, float* bPacked, float* c, nint ldc, bool accumulate)
     {
         // Panel outer, row blocks inner: the B panel (k x 48 floats, 30 KB for k = 160) stays in L1.
@@ -50,6 +54,7 @@ internal static unsafe partial class Gemm
     /// neither packed (repacking A and/or B into contiguous strips measured no faster). K is blocked
     /// (64..128) so that the B block stays in L1/L2 while the A columns stream.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MulColA(int m, int n, int k, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int kBlock)
     {
         for (int k0 = 0; k0 < k; k0 += kBlock)

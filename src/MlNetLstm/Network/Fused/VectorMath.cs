@@ -163,6 +163,7 @@ internal static unsafe class VectorMath
     }
 
     /// <summary>Dot product of two float runs whose length is a multiple of 16.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Dot(float* a, float* b, int count)
     {
         var sum = Vector512<float>.Zero;
@@ -172,6 +173,7 @@ internal static unsafe class VectorMath
     }
 
     /// <summary>dst += src over <paramref name="count"/> floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddInto(float* dst, float* src, int count)
     {
         int i = 0;
