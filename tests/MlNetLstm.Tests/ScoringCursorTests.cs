@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MlNetLstm.Scoring;
+using TorchSharp;
 
 namespace MlNetLstm.Tests;
 
@@ -26,9 +27,12 @@ public class ScoringCursorTests
     private IDataView Scored(IEnumerable<VariableRow> rows) =>
         model.Transform(VariableSequences.Keyer(Context).Transform(Context.Data.LoadFromEnumerable(rows)));
 
-    [Test]
-    public void TheNextBatchIsReadWhileTheFirstIsScored()
+    [TestCase(2)]
+    [TestCase(1)]
+    public void TheNextBatchIsReadOnlyWhileTheFirstIsScoredOnTheWorkers(int libtorchThreads)
     {
+        if (libtorchThreads > 1 && (Environment.ProcessorCount < 2 || torch.get_num_threads() < 2))
+            Assert.Ignore("scoring on the workers needs at least 2 cores and libtorch threads");
         int pulled = 0;
         IEnumerable<VariableRow> Counted(IEnumerable<VariableRow> rows)
         {
@@ -39,9 +43,20 @@ public class ScoringCursorTests
             }
         }
         var scored = Scored(Counted(VariableSequences.Make(5_000, 4)));
-        using var cursor = scored.GetRowCursor([scored.Schema["Score"]]);
-        Assert.That(cursor.MoveNext());
-        Assert.That(pulled, Is.EqualTo(2 * BatchScorer.MaxBatchRows), "the first row is served with the second batch read");
+        int before = torch.get_num_threads();
+        torch.set_num_threads(Math.Min(libtorchThreads, before));
+        try
+        {
+            using var cursor = scored.GetRowCursor([scored.Schema["Score"]]);
+            Assert.That(cursor.MoveNext());
+        }
+        finally
+        {
+            torch.set_num_threads(before);
+        }
+        // On the workers the second batch is read while the first is scored; scored inline (one libtorch
+        // thread) the first is done when read, and reading another would only delay its rows.
+        Assert.That(pulled, Is.EqualTo(libtorchThreads * BatchScorer.MaxBatchRows));
     }
 
     [Test]
@@ -99,6 +114,46 @@ public class ScoringCursorTests
             Assert.That(cursor.MoveNext());
         }
         Assert.That(All(), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void AFailureEndsTheCursorRatherThanSkipRows()
+    {
+        var options = VariableSequences.Options();
+        options.TrainingSamples = 64;
+        var keyed = VariableSequences.Keyer(Context).Transform(Context.Data.LoadFromEnumerable(VariableSequences.Make(100, 1)));
+        var disposable = Context.Transforms.LstmClassifier(options).Fit(keyed);
+        var scored = disposable.Transform(VariableSequences.Keyer(Context).Transform(Context.Data.LoadFromEnumerable(VariableSequences.Make(6_000, 8))));
+        using var cursor = scored.GetRowCursor([scored.Schema["Score"]]);
+        Assert.That(cursor.MoveNext());
+        disposable.Dispose(); // while batches are read ahead and scored
+        Assert.Throws<ObjectDisposedException>(() =>
+        {
+            while (cursor.MoveNext())
+            {
+            }
+        });
+        Assert.Throws<ObjectDisposedException>(() => cursor.MoveNext(), "the cursor stays failed");
+    }
+
+    [Test]
+    public void GettersOffARowSayTheCursorIsNotOnARow()
+    {
+        var scored = Scored(VariableSequences.Make(10, 9));
+        using var cursor = scored.GetRowCursor(scored.Schema);
+        var id = cursor.GetIdGetter();
+        var score = cursor.GetGetter<VBuffer<float>>(scored.Schema["Score"]);
+        var label = cursor.GetGetter<uint>(scored.Schema["Label"]);
+        DataViewRowId idValue = default;
+        VBuffer<float> scoreValue = default;
+        uint labelValue = 0;
+        Assert.Throws<InvalidOperationException>(() => id(ref idValue), "before the first row");
+        Assert.Throws<InvalidOperationException>(() => score(ref scoreValue));
+        Assert.Throws<InvalidOperationException>(() => label(ref labelValue));
+        while (cursor.MoveNext())
+        {
+        }
+        Assert.Throws<InvalidOperationException>(() => id(ref idValue), "after the last row");
     }
 
     public sealed class ScoredVariableRow

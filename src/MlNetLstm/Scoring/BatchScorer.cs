@@ -21,7 +21,10 @@ namespace MlNetLstm.Scoring;
 /// </remarks>
 internal sealed class BatchScorer : IDisposable
 {
-    /// <summary>Memory a reader's batch may take: rows read ahead are bounded by bytes, not only by count.</summary>
+    /// <summary>
+    /// Memory a reader's rows read ahead may take (a cursor's two batches share it): they are bounded by
+    /// bytes, not only by count. Also the work budget of the passes that score one batch at once.
+    /// </summary>
     internal const long ReadAheadBytes = 64L << 20;
     internal const int MaxBatchRows = 1024;
 
@@ -182,6 +185,7 @@ internal sealed unsafe class ScoringBatch : IDisposable
     private int stagingLength;
     private long valuesUsed;
     private ScoringWorkers.Passes? scoring;
+    private bool disposed;
 
     public ScoringBatch(BatchScorer scorer, int capacity, long readAheadBytes)
     {
@@ -264,6 +268,8 @@ internal sealed unsafe class ScoringBatch : IDisposable
     /// </summary>
     internal IEnumerable<(Func<SequenceBatch> Build, int[] Rows)> Groups(int sharedPasses)
     {
+        if (Count == 0)
+            yield break;
         int length = steps[0];
         bool uniform = length > 0;
         for (int row = 1; row < Count && uniform; row++)
@@ -276,14 +282,13 @@ internal sealed unsafe class ScoringBatch : IDisposable
             // Consecutive rows of one length: slices of the staging tensor, within the work budget.
             long perRow = (long)length * scorer.ValuesPerStep;
             int limit = (int)Math.Clamp(budget / perRow, 1, maxRows);
-            // Passes of equal size, a multiple of the shared passes in number: a short last pass would leave
-            // the other threads idle at the end of the batch.
+            // Passes of equal size (to a row), a multiple of the shared passes in number: a short last pass
+            // would leave the other threads idle at the end of the batch.
             int count = (Count + limit - 1) / limit;
-            count = (count + passes - 1) / passes * passes;
-            int rowsPerPass = (Count + count - 1) / count;
-            for (int first = 0; first < Count; first += rowsPerPass)
+            count = Math.Min((count + passes - 1) / passes * passes, Count);
+            for (int pass = 0; pass < count; pass++)
             {
-                int start = first, rows = Math.Min(rowsPerPass, Count - first);
+                int start = (int)((long)pass * Count / count), rows = (int)((long)(pass + 1) * Count / count) - start;
                 yield return (() => new SequenceBatch(staging.narrow(0, (long)start * length * inputSize, (long)rows * length * inputSize).view(rows, length, inputSize), null),
                     Enumerable.Range(start, rows).ToArray());
             }
@@ -334,8 +339,12 @@ internal sealed unsafe class ScoringBatch : IDisposable
         }
     }
 
+    /// <summary>Whether the batch is being scored on other threads (started and not finished).</summary>
+    public bool IsScoredElsewhere => scoring is { OnWorkers: true };
+
     private void ThrowIfScoring()
     {
+        ObjectDisposedException.ThrowIf(disposed, this);
         if (scoring is not null)
             throw new InvalidOperationException("The batch is being scored.");
     }
@@ -356,6 +365,9 @@ internal sealed unsafe class ScoringBatch : IDisposable
         {
         }
         scoring = null;
+        disposed = true;
+        stagingData = null;
+        stagingLength = 0;
         staging.Dispose();
     }
 }

@@ -28,7 +28,7 @@ internal sealed class ScoringCursor : DataViewRowCursor
     private ReadAhead? current;
     private ReadAhead? following;
     private ExceptionDispatchInfo? readFailure;
-    private bool started;
+    private ExceptionDispatchInfo? failure;
     private bool inputEnded;
     private int slot = -1;
     private long position = -1;
@@ -81,32 +81,41 @@ internal sealed class ScoringCursor : DataViewRowCursor
             position++;
             return true;
         }
-        if (!NextBatch())
-            return false;
+        // A failure ends the cursor: later calls throw it again rather than skip the rows it lost.
+        failure?.Throw();
+        try
+        {
+            if (!NextBatch())
+                return false;
+        }
+        catch (Exception e)
+        {
+            failure = ExceptionDispatchInfo.Capture(e);
+            throw;
+        }
         slot = 0;
         position++;
         return true;
     }
 
-    /// <summary>Moves to the next scored batch, and starts reading the one after it.</summary>
+    /// <summary>Moves to the next scored batch, and reads the one after it while this one is scored.</summary>
     private bool NextBatch()
     {
         // The served batch's buffers are free again.
+        var served = current;
         var next = following;
-        if (!started)
-        {
-            started = true;
-            next = ReadAndStartScoring(readAheads[0]);
-        }
         current = null;
         following = null;
         slot = -1;
+        if (next is null && !inputEnded && readFailure is null)
+            next = ReadAndStartScoring(served == readAheads[0] ? readAheads[1] : readAheads[0]);
         if (next is null)
         {
             readFailure?.Throw();
             return false;
         }
-        if (!inputEnded && readFailure is null)
+        // Scored inline the batch is done already: reading another would only delay its rows.
+        if (next.Batch.IsScoredElsewhere && !inputEnded && readFailure is null)
         {
             try
             {
@@ -182,7 +191,11 @@ internal sealed class ScoringCursor : DataViewRowCursor
     {
         if (!scoring)
             return input.GetIdGetter();
-        return (ref DataViewRowId id) => id = current!.Ids[CurrentSlot()];
+        return (ref DataViewRowId id) =>
+        {
+            int row = CurrentSlot();
+            id = current!.Ids[row];
+        };
     }
 
     private int CurrentSlot() =>

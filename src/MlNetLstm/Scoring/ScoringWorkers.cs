@@ -51,9 +51,10 @@ internal static class ScoringWorkers
     /// </summary>
     public static Passes Start(int count, int parallelism, Action<int> pass)
     {
-        var passes = new Passes(count);
         // A pass that scores again runs inline: workers waiting on workers could all be waiting.
-        if (count == 1 || parallelism <= 1 || isWorker || !Available.Value)
+        bool inline = count == 1 || parallelism <= 1 || isWorker || !Available.Value;
+        var passes = new Passes(count, onWorkers: !inline);
+        if (inline)
         {
             for (int i = 0; i < count; i++)
                 passes.Run(pass, i);
@@ -80,10 +81,13 @@ internal static class ScoringWorkers
     }
 
     /// <summary>Passes handed out by <see cref="Start"/>: their end, and the first failure among them.</summary>
-    public sealed class Passes(int count)
+    public sealed class Passes(int count, bool onWorkers)
     {
         private readonly CountdownEvent remaining = new(count);
         private ExceptionDispatchInfo? failure;
+
+        /// <summary>Whether the passes went to the workers; false: they ran inline and are over.</summary>
+        public bool OnWorkers { get; } = onWorkers;
 
         internal void Run(Action<int> pass, int index)
         {

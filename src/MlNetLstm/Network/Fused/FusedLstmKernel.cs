@@ -19,8 +19,8 @@ namespace MlNetLstm.Network.Fused;
 /// <item>Each step multiplies Z_t = [x_t | 1 | 0… | h_{t−1}] by the packed [W_ih | b_ih + b_hh | 0… | W_hh]ᵀ:
 /// input projection, biases and the recurrent product in one register-blocked matrix product
 /// (<see cref="Gemm"/>) whose weights stay in L2.</item>
-/// <item>All weight gradients come from one product, Σ_t dGates_tᵀ Z_t, taken every few steps while
-/// those steps are still in cache; the bias gradient is its "1" column.</item>
+/// <item>All weight gradients come from one product, Σ_t Z_tᵀ dGates_t, taken every few steps while
+/// those steps are still in cache; the bias gradient is its "1" row.</item>
 /// <item>The batch is cut into fixed partitions of <see cref="PartitionRows"/> rows. Threads claim
 /// partitions one at a time (a thread slowed by another process takes fewer) and each runs its rows'
 /// whole forward and backward with no synchronisation between steps; waiting threads block, never spin.
@@ -177,17 +177,37 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
         }
         finally
         {
-            spareScoringBuffers.Push(buffers);
+            // Kept for the next call, up to one set per core; a burst of more callers frees its extras.
+            if (spareScoringBuffers.Count < Environment.ProcessorCount)
+                spareScoringBuffers.Push(buffers);
+            else
+                buffers.Dispose();
         }
     }
 
     /// <summary>One scoring call's buffers for a block of <see cref="ScoringRows"/> rows, kept for the next call.</summary>
-    private sealed class ScoringBuffers(FusedLstmKernel kernel) : IDisposable
+    private sealed class ScoringBuffers : IDisposable
     {
-        public readonly float* Z = Allocate(2L * ScoringRows * kernel.rowWidth);   // this step's and the next step's Z
-        public readonly float* Activations = Allocate((long)ScoringRows * kernel.gates);
-        public readonly float* Cells = Allocate((long)ScoringRows * kernel.hidden);
-        public readonly float* FinalHidden = Allocate((long)ScoringRows * kernel.hidden);
+        public readonly float* Z;   // this step's and the next step's Z
+        public readonly float* Activations;
+        public readonly float* Cells;
+        public readonly float* FinalHidden;
+
+        public ScoringBuffers(FusedLstmKernel kernel)
+        {
+            try
+            {
+                Z = Allocate(2L * ScoringRows * kernel.rowWidth);
+                Activations = Allocate((long)ScoringRows * kernel.gates);
+                Cells = Allocate((long)ScoringRows * kernel.hidden);
+                FinalHidden = Allocate((long)ScoringRows * kernel.hidden);
+            }
+            catch
+            {
+                Dispose(); // AlignedFree ignores the null pointers of buffers not made
+                throw;
+            }
+        }
 
         public void Dispose()
         {
