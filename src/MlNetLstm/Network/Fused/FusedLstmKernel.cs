@@ -292,17 +292,14 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
                 var f = Vector512.Load(ar + h + j);
                 var gg = Vector512.Load(ar + 2 * h + j) * two;
                 var o = Vector512.Load(ar + 3 * h + j);
+                // Before the first vector nothing is pending: the tanh of zero computed then goes unused.
+                var tanh = pendingCell;
+                VectorMath.Sigmoid4Tanh(ref i, ref f, ref gg, ref o, ref tanh);
                 if (pending)
                 {
-                    var tanh = pendingCell;
-                    VectorMath.Sigmoid4Tanh(ref i, ref f, ref gg, ref o, ref tanh);
                     if (pendingTanh != null)
                         Vector512.Store(tanh, pendingTanh);
                     Vector512.Store(pendingOutput * tanh, pendingHidden);
-                }
-                else
-                {
-                    VectorMath.Sigmoid4(ref i, ref f, ref gg, ref o);
                 }
                 gg = Vector512.FusedMultiplyAdd(gg, two, -one);
                 var previous = cPrevious == null ? Vector512<float>.Zero : Vector512.Load(cPrevious + (long)r * h + j);

@@ -49,51 +49,10 @@ internal static unsafe class VectorMath
     }
 
     /// <summary>
-    /// Sigmoid of four independent vectors with their steps interleaved: one sigmoid alone is a long
-    /// dependency chain, and written one after another the core overlapped only about two of them.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Sigmoid4(ref Vector512<float> x0, ref Vector512<float> x1, ref Vector512<float> x2, ref Vector512<float> x3)
-    {
-        var lo = Vector512.Create(-80f);
-        var hi = Vector512.Create(80f);
-        var y0 = Avx512F.Min(hi, Avx512F.Max(lo, -x0));
-        var y1 = Avx512F.Min(hi, Avx512F.Max(lo, -x1));
-        var y2 = Avx512F.Min(hi, Avx512F.Max(lo, -x2));
-        var y3 = Avx512F.Min(hi, Avx512F.Max(lo, -x3));
-        var magic = Vector512.Create(12582912f);
-        var log2e = Vector512.Create(1.44269504f);
-        var n0 = Vector512.FusedMultiplyAdd(y0, log2e, magic) - magic;
-        var n1 = Vector512.FusedMultiplyAdd(y1, log2e, magic) - magic;
-        var n2 = Vector512.FusedMultiplyAdd(y2, log2e, magic) - magic;
-        var n3 = Vector512.FusedMultiplyAdd(y3, log2e, magic) - magic;
-        var ln2Hi = Vector512.Create(-0.693145751953125f);
-        var ln2Lo = Vector512.Create(-1.428606765330187e-6f);
-        var r0 = Vector512.FusedMultiplyAdd(n0, ln2Lo, Vector512.FusedMultiplyAdd(n0, ln2Hi, y0));
-        var r1 = Vector512.FusedMultiplyAdd(n1, ln2Lo, Vector512.FusedMultiplyAdd(n1, ln2Hi, y1));
-        var r2 = Vector512.FusedMultiplyAdd(n2, ln2Lo, Vector512.FusedMultiplyAdd(n2, ln2Hi, y2));
-        var r3 = Vector512.FusedMultiplyAdd(n3, ln2Lo, Vector512.FusedMultiplyAdd(n3, ln2Hi, y3));
-        var p0 = Vector512.Create(1f / 720);
-        var p1 = p0;
-        var p2 = p0;
-        var p3 = p0;
-        Horner4(ref p0, ref p1, ref p2, ref p3, r0, r1, r2, r3, 1f / 120);
-        Horner4(ref p0, ref p1, ref p2, ref p3, r0, r1, r2, r3, 1f / 24);
-        Horner4(ref p0, ref p1, ref p2, ref p3, r0, r1, r2, r3, 1f / 6);
-        Horner4(ref p0, ref p1, ref p2, ref p3, r0, r1, r2, r3, 0.5f);
-        Horner4(ref p0, ref p1, ref p2, ref p3, r0, r1, r2, r3, 1f);
-        Horner4(ref p0, ref p1, ref p2, ref p3, r0, r1, r2, r3, 1f);
-        var one = Vector512<float>.One;
-        x0 = Reciprocal(Avx512F.Scale(p0, n0) + one);
-        x1 = Reciprocal(Avx512F.Scale(p1, n1) + one);
-        x2 = Reciprocal(Avx512F.Scale(p2, n2) + one);
-        x3 = Reciprocal(Avx512F.Scale(p3, n3) + one);
-    }
-
-    /// <summary>
-    /// <see cref="Sigmoid4"/> of four vectors and <see cref="Tanh"/> of a fifth, all five interleaved
-    /// (the cell computes tanh(c) of one vector alongside the gates of the next); each result has the
-    /// bits <see cref="Sigmoid4"/> and <see cref="Tanh"/> give.
+    /// Sigmoid of four vectors and <see cref="Tanh"/> of a fifth, their steps interleaved: one sigmoid
+    /// alone is a long dependency chain, and written one after another the core overlapped only about two
+    /// of them (the cell computes tanh(c) of one vector alongside the gates of the next). The fifth result
+    /// has the bits <see cref="Tanh"/> gives.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Sigmoid4Tanh(ref Vector512<float> x0, ref Vector512<float> x1, ref Vector512<float> x2, ref Vector512<float> x3, ref Vector512<float> t)
@@ -149,17 +108,6 @@ internal static unsafe class VectorMath
         p2 = Vector512.FusedMultiplyAdd(p2, r2, c);
         p3 = Vector512.FusedMultiplyAdd(p3, r3, c);
         p4 = Vector512.FusedMultiplyAdd(p4, r4, c);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Horner4(ref Vector512<float> p0, ref Vector512<float> p1, ref Vector512<float> p2, ref Vector512<float> p3,
-        Vector512<float> r0, Vector512<float> r1, Vector512<float> r2, Vector512<float> r3, float coefficient)
-    {
-        var c = Vector512.Create(coefficient);
-        p0 = Vector512.FusedMultiplyAdd(p0, r0, c);
-        p1 = Vector512.FusedMultiplyAdd(p1, r1, c);
-        p2 = Vector512.FusedMultiplyAdd(p2, r2, c);
-        p3 = Vector512.FusedMultiplyAdd(p3, r3, c);
     }
 
     /// <summary>Dot product of two float runs whose length is a multiple of 16.</summary>
