@@ -228,6 +228,33 @@ public class FusedLstmKernelTests
     }
 
     [Test]
+    public void TheInterleavedNonlinearitiesGiveTheBitsOfTheSeparateOnes()
+    {
+        // Special values, the clamp's edges, and a spread of ordinary ones.
+        var special = new[] { float.NaN, 0f, -0f, float.PositiveInfinity, float.NegativeInfinity, 80f, -80f, 40f, -40f, 1e-30f, -1e-30f, float.Epsilon };
+        var random = new Random(5);
+        var values = special.Concat(Enumerable.Range(0, 16 * 64 - special.Length).Select(_ => (float)((random.NextDouble() - 0.5) * 8))).ToArray();
+        for (int i = 0; i < values.Length; i += 16)
+        {
+            var v = System.Runtime.Intrinsics.Vector512.Create(values.AsSpan(i, 16));
+            var rotated = System.Runtime.Intrinsics.Vector512.Create(values.AsSpan(i, 16).ToArray().Reverse().ToArray());
+            var (x0, x1, x2, x3, t) = (v, rotated, -v, v * 0.5f, rotated);
+            VectorMath.Sigmoid4Tanh(ref x0, ref x1, ref x2, ref x3, ref t);
+            var expectedTanh = VectorMath.Tanh(rotated);
+            for (int lane = 0; lane < 16; lane++)
+            {
+                Assert.That(BitConverter.SingleToInt32Bits(t[lane]), Is.EqualTo(BitConverter.SingleToInt32Bits(expectedTanh[lane])), $"tanh({rotated[lane]})");
+                // sigmoid(v) = 1 / (1 + e^(−v)) from the same exp, NaN for NaN, within [0, 1] otherwise.
+                float expected = 1f / (1f + MathF.Exp(-Math.Clamp(v[lane], -80f, 80f)));
+                if (float.IsNaN(v[lane]))
+                    Assert.That(float.IsNaN(x0[lane]), Is.True, "NaN stays NaN");
+                else
+                    Assert.That(x0[lane], Is.EqualTo(expected).Within(2e-7f).And.InRange(0f, 1f), $"sigmoid({v[lane]})");
+            }
+        }
+    }
+
+    [Test]
     public void TheLossStaysFiniteFarFromTheLargestLogit()
     {
         var shape = new NetworkShape(InputSize: 3, HiddenSize: 16, NumberOfLayers: 1, Bidirectional: false, ClassCount: 4);
