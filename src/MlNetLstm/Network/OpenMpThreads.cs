@@ -19,7 +19,7 @@ internal static class OpenMpThreads
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     private delegate void SetNumThreadsFunction(int threads);
 
-    private static readonly Lazy<SetNumThreadsFunction?> SetNumThreads = new(() => Find("omp_set_num_threads"));
+    private static readonly Lazy<SetNumThreadsFunction?> SetNumThreads = new(FindSetNumThreads);
 
     /// <summary>
     /// Makes libtorch run this thread's work on this thread alone; true when libtorch confirms it.
@@ -36,7 +36,7 @@ internal static class OpenMpThreads
         return torch.get_num_threads() == 1;
     }
 
-    private static SetNumThreadsFunction? Find(string export)
+    private static SetNumThreadsFunction? FindSetNumThreads()
     {
         _ = torch.get_num_threads(); // libtorch and its OpenMP runtime are loaded by now
         // dlsym on a library's handle also searches the libraries it depends on (Linux, macOS); Windows'
@@ -48,7 +48,7 @@ internal static class OpenMpThreads
         {
             if ((NativeLibrary.TryLoad(name, out nint library)
                     || NativeLibrary.TryLoad(name, typeof(torch).Assembly, DllImportSearchPath.SafeDirectories | DllImportSearchPath.AssemblyDirectory, out library))
-                && NativeLibrary.TryGetExport(library, export, out nint function))
+                && NativeLibrary.TryGetExport(library, "omp_set_num_threads", out nint function))
                 return Marshal.GetDelegateForFunctionPointer<SetNumThreadsFunction>(function);
         }
         return null;

@@ -103,8 +103,6 @@ internal sealed class BatchScorer : IDisposable
     internal ScoringWorkers.Passes StartScoring(ScoringBatch batch)
     {
         ThrowIfDisposed();
-        batch.ProbabilityBuffer.AsSpan(0, batch.Count * ClassCount).Fill(float.NaN);
-        batch.KeyBuffer.AsSpan(0, batch.Count).Clear();
         // At most as many passes at once as the work budget was shared among.
         int shared = batch.SharedPasses(ScoringWorkers.Parallelism);
         var passes = batch.Groups(shared).ToList();
@@ -214,7 +212,7 @@ internal sealed unsafe class ScoringBatch : IDisposable
 
     public void Clear()
     {
-        ThrowIfScoring();
+        ThrowIfBusyOrDisposed();
         Count = 0;
         valuesUsed = 0;
     }
@@ -223,7 +221,7 @@ internal sealed unsafe class ScoringBatch : IDisposable
     /// <exception cref="ArgumentOutOfRangeException">The row's length is not a whole number of steps.</exception>
     public void Add(in VBuffer<float> row)
     {
-        ThrowIfScoring();
+        ThrowIfBusyOrDisposed();
         if (valuesUsed + row.Length > stagingLength)
             GrowStaging(valuesUsed + row.Length);
         int index = Count;
@@ -318,7 +316,10 @@ internal sealed unsafe class ScoringBatch : IDisposable
     /// </summary>
     public void StartScoring()
     {
-        ThrowIfScoring();
+        ThrowIfBusyOrDisposed();
+        // Rows no pass scores (unusable rows among rows of different lengths) keep NaN and the missing key.
+        ProbabilityBuffer.AsSpan(0, Count * scorer.ClassCount).Fill(float.NaN);
+        KeyBuffer.AsSpan(0, Count).Clear();
         scoring = scorer.StartScoring(this);
     }
 
@@ -342,7 +343,7 @@ internal sealed unsafe class ScoringBatch : IDisposable
     /// <summary>Whether the batch is being scored on other threads (started and not finished).</summary>
     public bool IsScoredElsewhere => scoring is { OnWorkers: true };
 
-    private void ThrowIfScoring()
+    private void ThrowIfBusyOrDisposed()
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         if (scoring is not null)

@@ -75,7 +75,7 @@ internal sealed class ScoringCursor : DataViewRowCursor
             position++;
             return true;
         }
-        if (current is not null && slot + 1 < current.Rows)
+        if (current is not null && slot + 1 < current.Batch.Count)
         {
             slot++;
             position++;
@@ -107,19 +107,19 @@ internal sealed class ScoringCursor : DataViewRowCursor
         current = null;
         following = null;
         slot = -1;
-        if (next is null && !inputEnded && readFailure is null)
-            next = ReadAndStartScoring(served == readAheads[0] ? readAheads[1] : readAheads[0]);
+        if (next is null && MoreToRead)
+            next = ReadAndStartScoring(Other(served));
         if (next is null)
         {
             readFailure?.Throw();
             return false;
         }
         // Scored inline the batch is done already: reading another would only delay its rows.
-        if (next.Batch.IsScoredElsewhere && !inputEnded && readFailure is null)
+        if (next.Batch.IsScoredElsewhere && MoreToRead)
         {
             try
             {
-                following = ReadAndStartScoring(next == readAheads[0] ? readAheads[1] : readAheads[0]);
+                following = ReadAndStartScoring(Other(next));
             }
             catch (Exception e)
             {
@@ -127,17 +127,21 @@ internal sealed class ScoringCursor : DataViewRowCursor
             }
         }
         next.Batch.FinishScoring();
-        next.Rows = next.Batch.Count;
         current = next;
         return true;
     }
+
+    /// <summary>Whether the input may hold more rows to read: it has not ended, nor failed.</summary>
+    private bool MoreToRead => !inputEnded && readFailure is null;
+
+    /// <summary>The batch buffers that are not <paramref name="readAhead"/>'s.</summary>
+    private ReadAhead Other(ReadAhead? readAhead) => readAhead == readAheads[0] ? readAheads[1] : readAheads[0];
 
     /// <summary>Fills <paramref name="readAhead"/> from the input and starts scoring it; null when the input has no more rows.</summary>
     private ReadAhead? ReadAndStartScoring(ReadAhead readAhead)
     {
         var batch = readAhead.Batch;
         batch.Clear();
-        readAhead.Rows = 0;
         while (batch.HasRoom)
         {
             if (!input.MoveNext())
@@ -199,7 +203,7 @@ internal sealed class ScoringCursor : DataViewRowCursor
     }
 
     private int CurrentSlot() =>
-        current is not null && slot >= 0 && slot < current.Rows ? slot : throw new InvalidOperationException("The cursor is not on a row.");
+        current is not null && slot >= 0 && slot < current.Batch.Count ? slot : throw new InvalidOperationException("The cursor is not on a row.");
 
     private void GetScore(ref VBuffer<float> score)
     {
@@ -258,9 +262,6 @@ internal sealed class ScoringCursor : DataViewRowCursor
         // Each row keeps the upstream batch it came from: ML.NET restores the order of rows read by
         // parallel cursors from their Batch and Position.
         public long[] Batches { get; }
-
-        /// <summary>Rows scored and ready to serve.</summary>
-        public int Rows { get; set; }
 
         public void Dispose() => Batch.Dispose();
     }

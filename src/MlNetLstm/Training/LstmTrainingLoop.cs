@@ -276,11 +276,8 @@ internal static class LstmTrainingLoop
     }
 
     /// <summary>
-    /// Mean cross-entropy and accuracy over some rows, without gradients, dropout or class weights; read
-    /// as scoring reads them, grouped by length.
-    /// </summary>
-    /// <summary>
-    /// Mean cross-entropy and accuracy on <paramref name="data"/>, computed by the forward pass the model
+    /// Mean cross-entropy and accuracy on <paramref name="data"/>, without gradients, dropout or class
+    /// weights; read as scoring reads them, grouped by length, and computed by the forward pass the model
     /// will score with: the fused kernel's when <paramref name="fused"/>, libtorch's otherwise.
     /// </summary>
     public static (double Loss, double Accuracy) Evaluate(LstmClassifierNetwork network, TrainingRows data, bool fused)
