@@ -51,8 +51,7 @@ public class DataErrorTests
         var keyer = mlContext.Transforms.Conversion.MapValueToKey("Label").Fit(mlContext.Data.LoadFromEnumerable(known));
         var rows = SyntheticSequences.Make(100, 3);
         rows[0].Label = "sideways"; // maps to the missing key 0
-        var logLines = new List<string>();
-        mlContext.Log += (_, e) => { lock (logLines) logLines.Add(e.Message); };
+        var logLines = LogCapture.Collect(mlContext);
         var options = SyntheticSequences.QuickOptions();
         options.TrainingSamples = 64;
         using var model = mlContext.Transforms.LstmClassifier(options).Fit(keyer.Transform(mlContext.Data.LoadFromEnumerable(rows)));

@@ -100,13 +100,7 @@ public class FusedLstmKernelTests
     public void FitTrainsThroughTheKernelWhereItApplies([Values] bool dropout)
     {
         var mlContext = new MLContext(1);
-        var log = new List<string>();
-        mlContext.Log += (_, e) =>
-        {
-            if (e.Message.Contains("] Training on ", StringComparison.Ordinal))
-                lock (log)
-                    log.Add(e.Message);
-        };
+        var log = LogCapture.Collect(mlContext, "] Training on ");
         var data = SyntheticSequences.Load(mlContext, 128, 4);
         var options = SyntheticSequences.QuickOptions();
         options.HiddenSize = 32;
@@ -123,13 +117,7 @@ public class FusedLstmKernelTests
         if (!FusedLstmKernel.IsSupported || Environment.ProcessorCount < 2)
             Assert.Ignore("needs the fused kernel and two cores");
         var mlContext = new MLContext(1);
-        var log = new List<string>();
-        mlContext.Log += (_, e) =>
-        {
-            if (e.Message.Contains("] Training on ", StringComparison.Ordinal) || e.Message.Contains("] Threads: ", StringComparison.Ordinal))
-                lock (log)
-                    log.Add(e.Message);
-        };
+        var log = LogCapture.Collect(mlContext, "] Training on ", "] Threads: ");
         var data = SyntheticSequences.Load(mlContext, 256, 4);
         var options = SyntheticSequences.QuickOptions();
         options.HiddenSize = 32;

@@ -99,8 +99,7 @@ public class LstmClassifierTrainingTests
     public void ReportsProgressToTheLogAndTheCallback()
     {
         var mlContext = new MLContext(seed: 1);
-        var logLines = new List<string>();
-        mlContext.Log += (_, e) => { lock (logLines) logLines.Add(e.Message); };
+        var logLines = LogCapture.Collect(mlContext);
         var reports = new List<LstmTrainingProgress>();
         var options = SyntheticSequences.QuickOptions();
         options.TrainingSamples = 32 * 20;
@@ -125,8 +124,7 @@ public class LstmClassifierTrainingTests
     public void SkipsAndCountsRowsWithMissingValues()
     {
         var mlContext = new MLContext(seed: 1);
-        var logLines = new List<string>();
-        mlContext.Log += (_, e) => { lock (logLines) logLines.Add(e.Message); };
+        var logLines = LogCapture.Collect(mlContext);
         var rows = SyntheticSequences.Make(200, 3);
         rows[0].Features[3] = float.NaN;
         rows[1].Features[0] = float.PositiveInfinity;

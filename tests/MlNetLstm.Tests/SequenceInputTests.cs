@@ -186,9 +186,8 @@ public class SequenceInputTests : TempFolderTest
         rows[0].Features[1] = float.NaN;          // inside: unusable
         rows[1].Features = [];                    // no steps
         rows[2].Features = [float.NaN, float.NaN]; // only padding
-        var log = new List<string>();
         var context = new MLContext(seed: 1);
-        context.Log += (_, e) => { lock (log) log.Add(e.Message); };
+        var log = LogCapture.Collect(context);
         using var model = context.Transforms.LstmClassifier(VariableSequences.Options())
             .Fit(VariableSequences.Keyer(context).Transform(context.Data.LoadFromEnumerable(rows)));
         Assert.That(log, Has.Some.Contains("Skipped 3 of 100 training rows: 1 with a NaN or infinite value inside the sequence, 2 with no steps"));

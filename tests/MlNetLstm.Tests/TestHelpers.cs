@@ -17,6 +17,25 @@ public abstract class TempFolderTest
     public void DeleteFolder() => Directory.Delete(Folder, recursive: true);
 }
 
+/// <summary>An MLContext's log messages, collected as they are written (from any thread).</summary>
+public static class LogCapture
+{
+    /// <summary>The messages that contain any of <paramref name="markers"/> (all of them when none is given), in the order written.</summary>
+    public static List<string> Collect(Microsoft.ML.MLContext mlContext, params string[] markers)
+    {
+        var lines = new List<string>();
+        mlContext.Log += (_, e) =>
+        {
+            if (markers.Length == 0 || markers.Any(marker => e.Message.Contains(marker, StringComparison.Ordinal)))
+            {
+                lock (lines)
+                    lines.Add(e.Message);
+            }
+        };
+        return lines;
+    }
+}
+
 public static class ChildProcess
 {
     /// <summary>Runs this test assembly's own Main (Program.cs) in a new process; returns its output.</summary>

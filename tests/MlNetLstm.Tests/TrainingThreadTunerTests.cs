@@ -173,13 +173,7 @@ public class TrainingThreadTunerTests
         using var reference = oneThread.Transforms.LstmClassifier(options).Fit(data);
 
         var switching = new MLContext(1);
-        var log = new List<string>();
-        switching.Log += (_, e) =>
-        {
-            if (e.Message.Contains("] Threads: ", StringComparison.Ordinal))
-                lock (log)
-                    log.Add(e.Message);
-        };
+        var log = LogCapture.Collect(switching, "] Threads: ");
         options.NumberOfThreads = null;
         options.ThreadTuning = EveryBatch;
         using var tuned = switching.Transforms.LstmClassifier(options).Fit(load(switching));
