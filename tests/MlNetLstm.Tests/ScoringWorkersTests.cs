@@ -150,8 +150,9 @@ public class ScoringWorkersTests
         var sizes = batch.Groups(sharedPasses: 2).Select(g => g.Rows.Length).ToArray();
 
         // Libtorch: 3 passes by the budget, rounded up to 4 of 256 rows (not 399, 399 and a short 226 that
-        // would run alone at the end). The fused kernel's memory does not grow with rows: 2 passes of 512.
-        Assert.That(sizes, Is.EqualTo(libtorch ? new[] { 256, 256, 256, 256 } : new[] { 512, 512 }));
+        // would run alone at the end). The fused kernel's memory does not grow with rows, and it is cut into
+        // passes of at most 128 rows that the workers share by speed: 8 passes of 128.
+        Assert.That(sizes, Is.EqualTo(libtorch ? new[] { 256, 256, 256, 256 } : Enumerable.Repeat(BatchScorer.FusedPassRows, 8).ToArray()));
     }
 
     private static string[] Scores(ITransformer model, IDataView data)
