@@ -54,9 +54,10 @@ public class ScoringCursorTests
         {
             torch.set_num_threads(before);
         }
-        // On the workers the second batch is read while the first is scored; scored inline (one libtorch
-        // thread) the first is done when read, and reading another would only delay its rows.
-        Assert.That(pulled, Is.EqualTo(libtorchThreads * BatchScorer.MaxBatchRows));
+        // On the workers a small first batch is read, then the second while the first is scored; scored
+        // inline (one libtorch thread) a whole first batch is done when read, and reading another would
+        // only delay its rows.
+        Assert.That(pulled, Is.EqualTo(libtorchThreads > 1 ? ScoringCursor.FirstBatchRows + BatchScorer.MaxBatchRows : BatchScorer.MaxBatchRows));
     }
 
     [Test]
@@ -86,7 +87,9 @@ public class ScoringCursorTests
                 served++;
         });
         Assert.That(error!.Message, Does.Contain("'Features'").And.Contain("5"));
-        Assert.That(served, Is.EqualTo(BatchScorer.MaxBatchRows), "the first batch, read before the bad row's, is served whole");
+        // Rows 0–127 and 128–1,151 on the workers (a small first batch), rows 0–1,023 scored inline.
+        int before = ScoringWorkers.Parallelism > 1 ? ScoringCursor.FirstBatchRows + BatchScorer.MaxBatchRows : BatchScorer.MaxBatchRows;
+        Assert.That(served, Is.EqualTo(before), "the batches read before the bad row's are served whole");
     }
 
     [Test]

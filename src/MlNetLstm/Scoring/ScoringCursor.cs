@@ -6,7 +6,8 @@ namespace MlNetLstm.Scoring;
 
 /// <summary>
 /// Reads input rows ahead in batches (up to <see cref="BatchScorer.MaxBatchRows"/>, fewer when rows or
-/// classes are large), scores each in forward passes and serves its rows one at a time. Two batches take
+/// classes are large, and <see cref="FirstBatchRows"/> first), scores each in forward passes and serves
+/// its rows one at a time. Two batches take
 /// turns: while one is scored on the scoring workers, the next is read from the input, so the cores do
 /// not wait for the reader. Pass-through columns are buffered with their batch; when neither scored
 /// column is asked for, rows go straight through.
@@ -108,7 +109,11 @@ internal sealed class ScoringCursor : DataViewRowCursor
         following = null;
         slot = -1;
         if (next is null && MoreToRead)
-            next = ReadAndStartScoring(Other(served));
+        {
+            // The workers wait while a cursor's first batch is read, so that batch is small when they score it.
+            int rows = served is null && ScoringWorkers.Parallelism > 1 ? FirstBatchRows : int.MaxValue;
+            next = ReadAndStartScoring(Other(served), rows);
+        }
         if (next is null)
         {
             readFailure?.Throw();
@@ -119,7 +124,7 @@ internal sealed class ScoringCursor : DataViewRowCursor
         {
             try
             {
-                following = ReadAndStartScoring(Other(next));
+                following = ReadAndStartScoring(Other(next), int.MaxValue);
             }
             catch (Exception e)
             {
@@ -137,12 +142,18 @@ internal sealed class ScoringCursor : DataViewRowCursor
     /// <summary>The batch buffers that are not <paramref name="readAhead"/>'s.</summary>
     private ReadAhead Other(ReadAhead? readAhead) => readAhead == readAheads[0] ? readAheads[1] : readAheads[0];
 
-    /// <summary>Fills <paramref name="readAhead"/> from the input and starts scoring it; null when the input has no more rows.</summary>
-    private ReadAhead? ReadAndStartScoring(ReadAhead readAhead)
+    /// <summary>
+    /// Rows of a cursor's first batch when it is scored on the workers: they start once these are read
+    /// rather than a whole batch (the batches after it are read while the one before is scored).
+    /// </summary>
+    internal const int FirstBatchRows = 128;
+
+    /// <summary>Fills <paramref name="readAhead"/> from the input, up to <paramref name="maxRows"/> rows, and starts scoring it; null when the input has no more rows.</summary>
+    private ReadAhead? ReadAndStartScoring(ReadAhead readAhead, int maxRows)
     {
         var batch = readAhead.Batch;
         batch.Clear();
-        while (batch.HasRoom)
+        while (batch.HasRoom && batch.Count < maxRows)
         {
             if (!input.MoveNext())
             {
