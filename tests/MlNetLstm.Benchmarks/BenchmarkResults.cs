@@ -23,6 +23,14 @@ public sealed class BenchmarkResults
     public double TrainPeakFraction => TrainGflops / FmaPeakGflops;
     public double RawTrainPeakFraction => RawTrainGflops / FmaPeakGflops;
     public double InferPeakFraction => InferGflops / FmaPeakGflops;
+
+    /// <summary>The test rows scored from memory (no data view read, no rows served), in the same rounds as the Transform.</summary>
+    public double BatchScoringSamplesPerSecond { get; set; }
+    public double BatchInferGflops { get; set; }
+    public double BatchInferPeakFraction => BatchInferGflops / FmaPeakGflops;
+
+    /// <summary>Median over the rounds of Transform / scoring from memory: the cursor's share of the time, apart from the machine's speed.</summary>
+    public double TransformVsBatchRatio { get; set; }
     public double RawThpTrainSamplesPerSecond { get; set; }
 
     /// <summary>Median over interleaved pairs of Fit / the raw loop run with the libtorch settings the library applies.</summary>
@@ -61,6 +69,8 @@ public sealed class BenchmarkResults
         ["transform_samples_per_s"] = TransformSamplesPerSecond,
         ["raw_infer_samples_per_s"] = RawInferSamplesPerSecond,
         ["transform_vs_raw_ratio"] = TransformVsRawRatio,
+        ["batch_scoring_samples_per_s"] = BatchScoringSamplesPerSecond,
+        ["transform_vs_batch_ratio"] = TransformVsBatchRatio,
         ["prediction_engine_samples_per_s"] = PredictionEngineSamplesPerSecond,
         ["prediction_engine_p50_ms"] = PredictionEngineP50Ms,
         ["prediction_engine_p99_ms"] = PredictionEngineP99Ms,
@@ -86,6 +96,7 @@ public sealed class BenchmarkResults
         ["train_peak_fraction"] = Finite(TrainPeakFraction),
         ["raw_train_peak_fraction"] = Finite(RawTrainPeakFraction),
         ["infer_peak_fraction"] = Finite(InferPeakFraction),
+        ["batch_infer_peak_fraction"] = Finite(BatchInferPeakFraction),
         ["rss_before_bytes"] = RssBeforeBytes,
         ["rss_after_transforms_bytes"] = RssAfterTransformsBytes,
         ["rss_after_predictions_bytes"] = RssAfterPredictionsBytes,
@@ -129,6 +140,8 @@ public sealed class BenchmarkResults
         Row("inference, raw no_grad (samples/s)", RawInferSamplesPerSecond);
         Row("inference, Transform cursor (samples/s)", TransformSamplesPerSecond);
         Row("  transform_vs_raw_ratio", TransformVsRawRatio, "F3");
+        Row("inference, the same rows scored from memory (samples/s)", BatchScoringSamplesPerSecond);
+        Row("  transform_vs_batch_ratio", TransformVsBatchRatio, "F3");
         Row("inference, PredictionEngine (samples/s)", PredictionEngineSamplesPerSecond);
         Row("  single-row latency p50 (ms)", PredictionEngineP50Ms, "F3");
         Row("  single-row latency p99 (ms)", PredictionEngineP99Ms, "F3");
@@ -155,6 +168,7 @@ public sealed class BenchmarkResults
         Row("  train_peak_fraction", TrainPeakFraction, "F3");
         Row("  raw_train_peak_fraction", RawTrainPeakFraction, "F3");
         Row("  infer_peak_fraction", InferPeakFraction, "F3");
+        Row("  batch_infer_peak_fraction (scored from memory)", BatchInferPeakFraction, "F3");
         Row("RSS before (MB)", RssBeforeBytes / 1e6, "F1");
         Row("RSS after 20 transforms (MB)", RssAfterTransformsBytes / 1e6, "F1");
         Row("RSS after 200 predictions (MB)", RssAfterPredictionsBytes / 1e6, "F1");
