@@ -153,6 +153,9 @@ public class ScoringWorkersTests
         // would run alone at the end). The fused kernel's memory does not grow with rows, and it is cut into
         // passes of at most 128 rows that the workers share by speed: 8 passes of 128.
         Assert.That(sizes, Is.EqualTo(libtorch ? new[] { 256, 256, 256, 256 } : Enumerable.Repeat(BatchScorer.FusedPassRows, 8).ToArray()));
+        // Scored inline the kernel's batch stays one pass: there is nothing to share.
+        if (!libtorch)
+            Assert.That(batch.Groups(sharedPasses: 1).Select(g => g.Rows.Length), Is.EqualTo(new[] { BatchScorer.MaxBatchRows }));
     }
 
     private static string[] Scores(ITransformer model, IDataView data)

@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace MlNetLstm.Scoring;
 
 /// <summary>
-/// Turns rows of features into class probabilities and predicted keys with one forward pass per batch.
+/// Turns rows of features into class probabilities and predicted keys, a batch of rows at a time.
 /// Rows that are not a usable sequence (a NaN or infinity inside, or no steps) get NaN probabilities and
 /// the missing key 0 rather than a guess.
 /// </summary>
@@ -56,10 +56,11 @@ internal sealed class BatchScorer : IDisposable
     public long ValuesPerStep => fused is null ? Model.Shape.ForwardValuesPerStep : Input.InputSize;
 
     /// <summary>
-    /// Rows a pass holds at most. The fused kernel scores rows in blocks, as fast in passes of 128 rows as
-    /// of 512, so its batches are cut into many passes that the workers take as they come: on this
-    /// project's 2-core VM one core often ran 20–40 % slower than the other for seconds at a time, and with
-    /// one pass per core the faster then sat idle. Through libtorch larger passes run faster.
+    /// Rows a pass shared with other workers holds at most. The fused kernel scores rows in blocks of up
+    /// to 256 (blocks of 128 ran at 0.996 of its speed), so on the workers its batches are cut into passes
+    /// of 128 rows that they take as they come: on this project's 2-core VM one core often ran 20–40 %
+    /// slower than the other for seconds at a time, and with one pass per core the faster then sat idle.
+    /// Through libtorch larger passes run faster.
     /// </summary>
     public int MaxPassRows => fused is null ? int.MaxValue : FusedPassRows;
 
@@ -273,7 +274,7 @@ internal sealed unsafe class ScoringBatch : IDisposable
     /// when invoked), with the rows each holds. Rows that all have one length are the staging tensor itself
     /// (rows holding a NaN included: they are scored and overwritten rather than copied around). The rows
     /// are spread over at least <paramref name="sharedPasses"/> passes (from <see cref="SharedPasses"/>),
-    /// each with its share of the work budget.
+    /// each with its share of the work budget and, when shared, at most <see cref="BatchScorer.MaxPassRows"/> rows.
     /// </summary>
     internal IEnumerable<(Func<SequenceBatch> Build, int[] Rows)> Groups(int sharedPasses)
     {
@@ -285,7 +286,10 @@ internal sealed unsafe class ScoringBatch : IDisposable
             uniform = steps[row] == length;
         int passes = Math.Max(sharedPasses, 1);
         long budget = BatchScorer.ReadAheadBytes / sizeof(float) / passes;
-        int maxRows = Math.Min((Count + passes - 1) / passes, scorer.MaxPassRows);
+        int maxRows = (Count + passes - 1) / passes;
+        // Scored inline, one pass per length: nothing to share.
+        if (passes > 1)
+            maxRows = Math.Min(maxRows, scorer.MaxPassRows);
         if (uniform)
         {
             // Consecutive rows of one length: slices of the staging tensor, within the work budget.
