@@ -29,7 +29,10 @@ public sealed class BenchmarkResults
     public double BatchInferGflops { get; set; }
     public double BatchInferPeakFraction => BatchInferGflops / FmaPeakGflops;
 
-    /// <summary>Median over the rounds of Transform / scoring from memory: the cursor's share of the time, apart from the machine's speed.</summary>
+    /// <summary>
+    /// Median over the timed passes of the Transform's speed ÷ the speed of scoring the same rows from
+    /// memory just after it (below 1 by the cursor's cost: reading and serving rows), apart from the machine's spell.
+    /// </summary>
     public double TransformVsBatchRatio { get; set; }
     public double RawThpTrainSamplesPerSecond { get; set; }
 

@@ -104,7 +104,8 @@ public sealed class BenchmarkSuite(BenchmarkSettings settings, TextWriter log)
                 double rawSeconds = RawLstmClassifier.Infer(rawModel, data.TestFeatures, RawInferenceBatch);
                 Thread.Sleep(OpenMpSpinEnded);
                 double transformSeconds = Statistics.Seconds(() => ReadScores(model.Transform(data.Test)));
-                // The same rows scored from memory right after, on the scoring threads the Transform woke.
+                // The same rows scored from memory, also after the scoring threads have ended, as the Transform was.
+                Thread.Sleep(ScoringThreadsEnded);
                 double batchSeconds = inMemory.ScoreSeconds();
                 if (r == 0)
                     continue; // warm-up round
