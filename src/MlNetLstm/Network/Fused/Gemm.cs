@@ -41,9 +41,9 @@ internal static unsafe partial class Gemm
                 float* ap = a + i0 * lda, cp = c + i0 * ldc + j0;
                 switch (w)
                 {
-                    case 48: KernelRowA<W3>(k, ap, lda, bp, w, cp, ldc, accumulate); break;
-                    case 32: KernelRowA<W2>(k, ap, lda, bp, w, cp, ldc, accumulate); break;
-                    default: KernelRowA<W1>(k, ap, lda, bp, w, cp, ldc, accumulate); break;
+                    case 48: Kernel<W3, RowsOfA>(k, ap, lda, bp, w, cp, ldc, accumulate); break;
+                    case 32: Kernel<W2, RowsOfA>(k, ap, lda, bp, w, cp, ldc, accumulate); break;
+                    default: Kernel<W1, RowsOfA>(k, ap, lda, bp, w, cp, ldc, accumulate); break;
                 }
             }
         }
@@ -69,9 +69,9 @@ internal static unsafe partial class Gemm
                     float* bp = b + k0 * ldb + j0, cp = c + i0 * ldc + j0;
                     switch (w)
                     {
-                        case 48: KernelColA<W3>(kb, ap, lda, bp, ldb, cp, ldc, true); break;
-                        case 32: KernelColA<W2>(kb, ap, lda, bp, ldb, cp, ldc, true); break;
-                        default: KernelColA<W1>(kb, ap, lda, bp, ldb, cp, ldc, true); break;
+                        case 48: Kernel<W3, ColumnsOfA>(kb, ap, lda, bp, ldb, cp, ldc, true); break;
+                        case 32: Kernel<W2, ColumnsOfA>(kb, ap, lda, bp, ldb, cp, ldc, true); break;
+                        default: Kernel<W1, ColumnsOfA>(kb, ap, lda, bp, ldb, cp, ldc, true); break;
                     }
                 }
             }
