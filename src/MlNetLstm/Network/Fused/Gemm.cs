@@ -37,15 +37,7 @@ internal static unsafe partial class Gemm
             int w = Math.Min(NR, n - j0);
             float* bp = bPacked + (nint)j0 * k;
             for (int i0 = 0; i0 < m; i0 += MR)
-            {
-                float* ap = a + i0 * lda, cp = c + i0 * ldc + j0;
-                switch (w)
-                {
-                    case 48: Kernel<W3, RowsOfA>(k, ap, lda, bp, w, cp, ldc, accumulate); break;
-                    case 32: Kernel<W2, RowsOfA>(k, ap, lda, bp, w, cp, ldc, accumulate); break;
-                    default: Kernel<W1, RowsOfA>(k, ap, lda, bp, w, cp, ldc, accumulate); break;
-                }
-            }
+                Tile<RowsOfA>(w, k, a + i0 * lda, lda, bp, w, c + i0 * ldc + j0, ldc, accumulate);
         }
     }
 
@@ -66,15 +58,22 @@ internal static unsafe partial class Gemm
                 for (int j0 = 0; j0 < n; j0 += NR)
                 {
                     int w = Math.Min(NR, n - j0);
-                    float* bp = b + k0 * ldb + j0, cp = c + i0 * ldc + j0;
-                    switch (w)
-                    {
-                        case 48: Kernel<W3, ColumnsOfA>(kb, ap, lda, bp, ldb, cp, ldc, true); break;
-                        case 32: Kernel<W2, ColumnsOfA>(kb, ap, lda, bp, ldb, cp, ldc, true); break;
-                        default: Kernel<W1, ColumnsOfA>(kb, ap, lda, bp, ldb, cp, ldc, true); break;
-                    }
+                    Tile<ColumnsOfA>(w, kb, ap, lda, b + k0 * ldb + j0, ldb, c + i0 * ldc + j0, ldc, true);
                 }
             }
+        }
+    }
+
+    /// <summary>One 8-row tile of C, <paramref name="width"/> columns wide (48, 32 or 16), by the microkernel of that width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile<TA>(int width, nint k, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, bool accumulate)
+        where TA : struct, IALayout
+    {
+        switch (width)
+        {
+            case 48: Kernel<W3, TA>(k, a, lda, b, ldb, c, ldc, accumulate); break;
+            case 32: Kernel<W2, TA>(k, a, lda, b, ldb, c, ldc, accumulate); break;
+            default: Kernel<W1, TA>(k, a, lda, b, ldb, c, ldc, accumulate); break;
         }
     }
 }
