@@ -32,7 +32,7 @@ public class ScoringWorkersTests
         NeedsSeveralCores();
         int threadsBefore = torch.get_num_threads();
         var seen = new (string? Name, int Threads)[6];
-        ScoringWorkers.Run(seen.Length, parallelism: 2, i => seen[i] = (Thread.CurrentThread.Name, torch.get_num_threads()));
+        ScoringWorkers.Start(seen.Length, parallelism: 2, i => seen[i] = (Thread.CurrentThread.Name, torch.get_num_threads())).Wait();
 
         Assert.That(seen.Select(s => s.Name), Has.All.StartsWith("MlNetLstm scoring"));
         Assert.That(seen.Select(s => s.Threads), Has.All.EqualTo(1));
@@ -52,7 +52,7 @@ public class ScoringWorkersTests
         WaitForIdleWorkersToEnd();
         var threads = new HashSet<int>();
         for (int batch = 0; batch < 5; batch++)
-            ScoringWorkers.Run(4, parallelism: 2, _ => { lock (threads) threads.Add(Environment.CurrentManagedThreadId); });
+            ScoringWorkers.Start(4, parallelism: 2, _ => { lock (threads) threads.Add(Environment.CurrentManagedThreadId); }).Wait();
         Assert.That(threads, Has.Count.LessThanOrEqualTo(2), "the same threads served every batch");
 
         WaitForIdleWorkersToEnd();
@@ -64,11 +64,11 @@ public class ScoringWorkersTests
     {
         NeedsSeveralCores();
         var nested = new int[4];
-        ScoringWorkers.Run(2, parallelism: 2, outer =>
+        ScoringWorkers.Start(2, parallelism: 2, outer =>
         {
             int worker = Environment.CurrentManagedThreadId;
-            ScoringWorkers.Run(2, parallelism: 2, inner => nested[outer * 2 + inner] = Environment.CurrentManagedThreadId == worker ? 1 : -1);
-        });
+            ScoringWorkers.Start(2, parallelism: 2, inner => nested[outer * 2 + inner] = Environment.CurrentManagedThreadId == worker ? 1 : -1).Wait();
+        }).Wait();
         Assert.That(nested, Has.All.EqualTo(1));
     }
 
@@ -77,8 +77,8 @@ public class ScoringWorkersTests
     {
         var caller = Environment.CurrentManagedThreadId;
         var seen = new List<int>();
-        ScoringWorkers.Run(1, parallelism: 2, _ => seen.Add(Environment.CurrentManagedThreadId));
-        ScoringWorkers.Run(3, parallelism: 1, _ => seen.Add(Environment.CurrentManagedThreadId));
+        ScoringWorkers.Start(1, parallelism: 2, _ => seen.Add(Environment.CurrentManagedThreadId)).Wait();
+        ScoringWorkers.Start(3, parallelism: 1, _ => seen.Add(Environment.CurrentManagedThreadId)).Wait();
         Assert.That(seen, Has.Count.EqualTo(4).And.All.EqualTo(caller));
     }
 
@@ -86,18 +86,18 @@ public class ScoringWorkersTests
     public void AFailingPassIsRethrownOnceEveryPassHasEnded()
     {
         int ended = 0;
-        var error = Assert.Throws<InvalidOperationException>(() => ScoringWorkers.Run(5, parallelism: 2, i =>
+        var error = Assert.Throws<InvalidOperationException>(() => ScoringWorkers.Start(5, parallelism: 2, i =>
         {
             if (i == 1)
                 throw new InvalidOperationException("pass 1 failed");
             Thread.Sleep(20);
             Interlocked.Increment(ref ended);
-        }));
+        }).Wait());
         Assert.That(error!.Message, Is.EqualTo("pass 1 failed"));
         Assert.That(ended, Is.EqualTo(4));
         // The next batch is scored as usual.
         int ran = 0;
-        ScoringWorkers.Run(4, parallelism: 2, _ => Interlocked.Increment(ref ran));
+        ScoringWorkers.Start(4, parallelism: 2, _ => Interlocked.Increment(ref ran)).Wait();
         Assert.That(ran, Is.EqualTo(4));
     }
 

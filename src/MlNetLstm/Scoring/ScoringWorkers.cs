@@ -41,13 +41,9 @@ internal static class ScoringWorkers
     /// <summary>
     /// Runs <paramref name="pass"/> for every index below <paramref name="count"/>, on up to
     /// <paramref name="parallelism"/> threads of one libtorch thread each when there is more than one pass
-    /// (inline otherwise), and returns when all have ended; the first exception is rethrown.
-    /// </summary>
-    public static void Run(int count, int parallelism, Action<int> pass) => Start(count, parallelism, pass).Wait();
-
-    /// <summary>
-    /// As <see cref="Run"/>, but returns as soon as the passes are handed to the workers, so the caller can
-    /// read its next batch meanwhile; <see cref="Passes.Wait"/> ends them. Passes run inline are over on return.
+    /// (inline otherwise). Returns as soon as the passes are handed to the workers, so the caller can read
+    /// its next batch meanwhile; <see cref="Passes.Wait"/> waits for them all and rethrows the first
+    /// exception. Passes run inline are over on return.
     /// </summary>
     public static Passes Start(int count, int parallelism, Action<int> pass)
     {
