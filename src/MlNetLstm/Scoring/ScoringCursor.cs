@@ -7,10 +7,9 @@ namespace MlNetLstm.Scoring;
 /// <summary>
 /// Reads input rows ahead in batches (up to <see cref="BatchScorer.MaxBatchRows"/>, fewer when rows or
 /// classes are large, and <see cref="FirstBatchRows"/> first), scores each in forward passes and serves
-/// its rows one at a time. Two batches take
-/// turns: while one is scored on the scoring workers, the next is read from the input, so the cores do
-/// not wait for the reader. Pass-through columns are buffered with their batch; when neither scored
-/// column is asked for, rows go straight through.
+/// its rows one at a time. Two batches take turns: while one is scored on the scoring workers, the next
+/// is read from the input, so the cores do not wait for the reader. Pass-through columns are buffered
+/// with their batch; when neither scored column is asked for, rows go straight through.
 /// </summary>
 internal sealed class ScoringCursor : DataViewRowCursor
 {
