@@ -152,13 +152,12 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
                     float* block = x + (long)first * steps * inputs;
                     // Z alternates between two buffers: step t reads one and writes h_t into the other.
                     LoadStep(z, block, count, padded, steps, 0);
-                    ClearHidden(z, padded);
                     for (int t = 0; t < steps; t++)
                     {
                         float* current = z + (t & 1) * zStep, next = z + ((t + 1) & 1) * zStep;
                         if (t + 1 < steps)
                             LoadStep(next, block, count, padded, steps, t + 1);
-                        Gemm.MulRowA(padded, gates, rowWidth, current, rowWidth, forwardWeights, activations, gates, false);
+                        Gemm.MulRowA(padded, gates, rowWidth, current, rowWidth, forwardWeights, activations, gates, false, ZeroColumnsOfStep(t));
                         Cell(padded, next, activations, cells, t == 0 ? null : cells, tanhC: null);
                         // A row's final state is its h at its own last step; later steps read its padding.
                         for (int r = 0; r < count; r++)
@@ -253,6 +252,12 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// The columns of step t's Z that hold zeros: the padding after x_t's 1, and at step 0 h_{−1} too. The
+    /// gates' sums skip them; only a sum of exactly zero can differ, in its sign, which no nonlinearity sees.
+    /// </summary>
+    private ZeroColumns ZeroColumnsOfStep(int t) => new(inputs + 1, t == 0 ? rowWidth : inputWidth);
 
     /// <summary>h_{−1} = 0 in step 0's Z.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -539,7 +544,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
             for (int t = 0; t < stepCount; t++)
             {
                 float* a = activations + t * aStep;
-                Gemm.MulRowA(rows, g, width, z + t * zStep, width, k.forwardWeights, a, g, false);
+                Gemm.MulRowA(rows, g, width, z + t * zStep, width, k.forwardWeights, a, g, false, k.ZeroColumnsOfStep(t));
                 k.Cell(rows, z + (t + 1) * zStep, a, cells + t * cStep, t == 0 ? null : cells + (t - 1) * cStep, cellTanh + t * cStep);
             }
             Head(z + stepCount * zStep + k.inputWidth, labels, rowWeights, count, rows, result);

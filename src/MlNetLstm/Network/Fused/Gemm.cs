@@ -28,8 +28,16 @@ internal static unsafe partial class Gemm
     }
 
     /// <summary>C[m x n] (+)= A[m x k] B, A row-major (row stride lda), B packed by <see cref="PackPanels"/>.</summary>
+    public static void MulRowA(int m, int n, int k, float* a, nint lda, float* bPacked, float* c, nint ldc, bool accumulate) =>
+        MulRowA(m, n, k, a, lda, bPacked, c, ldc, accumulate, new ZeroColumns(k, k));
+
+    /// <summary>
+    /// <see cref="MulRowA(int, int, int, float*, nint, float*, float*, nint, bool)"/> where A's columns
+    /// <paramref name="zero"/> hold zeros in every row: their products are skipped, and each sum still
+    /// runs over the other columns in order.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void MulRowA(int m, int n, int k, float* a, nint lda, float* bPacked, float* c, nint ldc, bool accumulate)
+    public static void MulRowA(int m, int n, int k, float* a, nint lda, float* bPacked, float* c, nint ldc, bool accumulate, ZeroColumns zero)
     {
         // Panel outer, row blocks inner: the B panel (k x 48 floats, 30 KB for k = 160) stays in L1.
         for (int j0 = 0; j0 < n; j0 += NR)
@@ -37,7 +45,7 @@ internal static unsafe partial class Gemm
             int w = Math.Min(NR, n - j0);
             float* bp = bPacked + (nint)j0 * k;
             for (int i0 = 0; i0 < m; i0 += MR)
-                Tile<RowsOfA>(w, k, a + i0 * lda, lda, bp, w, c + i0 * ldc + j0, ldc, accumulate);
+                Tile<RowsOfA>(w, k, zero, a + i0 * lda, lda, bp, w, c + i0 * ldc + j0, ldc, accumulate);
         }
     }
 
@@ -58,7 +66,7 @@ internal static unsafe partial class Gemm
                 for (int j0 = 0; j0 < n; j0 += NR)
                 {
                     int w = Math.Min(NR, n - j0);
-                    Tile<ColumnsOfA>(w, kb, ap, lda, b + k0 * ldb + j0, ldb, c + i0 * ldc + j0, ldc, true);
+                    Tile<ColumnsOfA>(w, kb, new ZeroColumns(kb, kb), ap, lda, b + k0 * ldb + j0, ldb, c + i0 * ldc + j0, ldc, true);
                 }
             }
         }
@@ -66,14 +74,14 @@ internal static unsafe partial class Gemm
 
     /// <summary>One 8-row tile of C, <paramref name="width"/> columns wide (48, 32 or 16), by the microkernel of that width.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile<TA>(int width, nint k, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, bool accumulate)
+    private static void Tile<TA>(int width, nint k, ZeroColumns zero, float* a, nint lda, float* b, nint ldb, float* c, nint ldc, bool accumulate)
         where TA : struct, IALayout
     {
         switch (width)
         {
-            case 48: Kernel<W3, TA>(k, a, lda, b, ldb, c, ldc, accumulate); break;
-            case 32: Kernel<W2, TA>(k, a, lda, b, ldb, c, ldc, accumulate); break;
-            default: Kernel<W1, TA>(k, a, lda, b, ldb, c, ldc, accumulate); break;
+            case 48: Kernel<W3, TA>(k, zero, a, lda, b, ldb, c, ldc, accumulate); break;
+            case 32: Kernel<W2, TA>(k, zero, a, lda, b, ldb, c, ldc, accumulate); break;
+            default: Kernel<W1, TA>(k, zero, a, lda, b, ldb, c, ldc, accumulate); break;
         }
     }
 }
