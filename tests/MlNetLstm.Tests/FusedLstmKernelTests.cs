@@ -154,6 +154,18 @@ public class FusedLstmKernelTests
     }
 
     [Test]
+    public void AKernelMadeForScoringRefusesToTrain()
+    {
+        var shape = new NetworkShape(InputSize: 2, HiddenSize: 16, NumberOfLayers: 1, Bidirectional: false, ClassCount: 3);
+        using var scope = NewDisposeScope();
+        var (batch, labels) = Batch(shape, rows: 8, steps: 3, seed: 1);
+        using var network = Network(shape);
+        using var kernel = FusedLstmKernel.ForScoring(shape, FusedLstmTensors.WeightsOf(network));
+        Assert.That(() => FusedLstmTensors.SetGradients(kernel, network, batch, labels, null),
+            Throws.InvalidOperationException.With.Message.Contains("made for scoring"));
+    }
+
+    [Test]
     public void ARowsScoresDoNotDependOnTheRowsScoredWithIt()
     {
         var shape = new NetworkShape(InputSize: 7, HiddenSize: 16, NumberOfLayers: 1, Bidirectional: false, ClassCount: 3);

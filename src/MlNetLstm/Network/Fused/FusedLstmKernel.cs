@@ -46,7 +46,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
     private readonly int rowWidth;     // inputWidth + hidden: one row of Z_t
     private readonly int gates;        // 4 · hidden
     private readonly float* forwardWeights;    // [rowWidth × gates] in GEMM panels
-    private readonly float* recurrentWeights;  // W_hh [gates × hidden] in GEMM panels, for dh_{t−1} = dGates_t W_hh
+    private readonly float* recurrentWeights;  // W_hh [gates × hidden] in GEMM panels, for dh_{t−1} = dGates_t W_hh; null when scoring
     private readonly float* outputWeights;     // [classes × hidden]
     private readonly float* outputBias;        // [classes]
     private readonly List<PartitionGradients> partials = [];
@@ -71,7 +71,11 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
     /// <summary>Whether the kernel computes this network here.</summary>
     public static bool Supports(NetworkShape shape) => IsSupported && SupportsShape(shape);
 
-    public FusedLstmKernel(NetworkShape shape, int threads)
+    public FusedLstmKernel(NetworkShape shape, int threads) : this(shape, threads, forTraining: true)
+    {
+    }
+
+    private FusedLstmKernel(NetworkShape shape, int threads, bool forTraining)
     {
         if (!Supports(shape))
             throw new ArgumentException("The fused kernel needs AVX-512 and one unidirectional layer of a multiple of 16 units.", nameof(shape));
@@ -82,7 +86,8 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
         rowWidth = inputWidth + hidden;
         gates = 4 * hidden;
         forwardWeights = Allocate((long)rowWidth * gates);
-        recurrentWeights = Allocate((long)gates * hidden);
+        // Only backward reads W_hh on its own; the forward product has it in forwardWeights.
+        recurrentWeights = forTraining ? Allocate((long)gates * hidden) : null;
         outputWeights = Allocate((long)classes * hidden);
         outputBias = Allocate(classes);
         workers = new PartitionWorkers(threads);
@@ -101,7 +106,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
     /// </summary>
     public static FusedLstmKernel ForScoring(NetworkShape shape, in Parameters weights)
     {
-        var kernel = new FusedLstmKernel(shape, threads: 1);
+        var kernel = new FusedLstmKernel(shape, threads: 1, forTraining: false);
         try
         {
             kernel.Pack(weights);
@@ -355,6 +360,8 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
         ReadOnlySpan<long> labels, ReadOnlySpan<float> rowWeights, in Parameters gradients)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
+        if (recurrentWeights == null)
+            throw new InvalidOperationException("A kernel made for scoring does not train.");
         if (rows < 1 || steps < 1 || values.Length != (long)rows * steps * inputs || labels.Length != rows || rowWeights.Length != rows)
             throw new ArgumentException($"A batch of {rows} rows × {steps} steps × {inputs} inputs was expected.", nameof(values));
         foreach (long label in labels)
@@ -436,7 +443,8 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
                 for (int k = 0; k < hidden; k++)
                     column[k * width] = source[k];
             }
-            Gemm.PackPanels(wHh, hidden, 1, gates, hidden, recurrentWeights);
+            if (recurrentWeights != null)
+                Gemm.PackPanels(wHh, hidden, 1, gates, hidden, recurrentWeights);
         }
         weights.OutputWeights.CopyTo(new Span<float>(outputWeights, classes * hidden));
         weights.OutputBias.CopyTo(new Span<float>(outputBias, classes));
