@@ -87,7 +87,7 @@ public sealed class LstmClassifierEstimator : IEstimator<LstmClassifierTransform
         var validation = heldOut ?? validationSet?.AllRows();
 
         (LstmClassifierNetwork Network, LstmTrainingSummary Summary) trained;
-        if (options.FusedKernel && FusedLstmTensors.Applies(shape, options.Dropout, train.AllSameLength))
+        if (options.FusedKernel && FusedLstmTensors.Applies(shape, options.Dropout))
         {
             // The kernel's threads do the training; libtorch only takes the optimiser's small steps, on one.
             int threads = TorchRuntime.FusedTrainingThreads(options.NumberOfThreads, options.BatchSize);

@@ -30,6 +30,13 @@ public class FusedLstmKernelTests
     }
 
     [Test]
+    public void GradientsOfRowsOfDifferentLengthsMatchLibtorchsPackedSequences([Values] bool classWeights, [Values(45, 64)] int rows)
+    {
+        var shape = new NetworkShape(InputSize: 3, HiddenSize: 32, NumberOfLayers: 1, Bidirectional: false, ClassCount: 4);
+        AssertMatchesLibtorch(shape, rows, steps: 7, classWeights ? [0.5f, 2f, 1f, 3f] : null, differentLengths: true);
+    }
+
+    [Test]
     public void GradientsMatchLibtorchsAtTheReferenceShape()
     {
         var shape = new NetworkShape(InputSize: 28, HiddenSize: 128, NumberOfLayers: 1, Bidirectional: false, ClassCount: 10);
@@ -37,11 +44,11 @@ public class FusedLstmKernelTests
     }
 
     [Test]
-    public void GivesTheSameBitsOnAnyThreadCount()
+    public void GivesTheSameBitsOnAnyThreadCount([Values] bool differentLengths)
     {
         var shape = new NetworkShape(InputSize: 5, HiddenSize: 16, NumberOfLayers: 1, Bidirectional: false, ClassCount: 3);
         using var scope = NewDisposeScope();
-        var (batch, labels) = Batch(shape, rows: 100, steps: 9, seed: 11);
+        var (batch, labels) = Batch(shape, rows: 100, steps: 9, seed: 11, differentLengths);
         var one = FusedGradients(shape, batch, labels, null, threads: 1);
         foreach (int threads in new[] { 2, 3, 8 })
         {
@@ -58,11 +65,7 @@ public class FusedLstmKernelTests
     [TestCase(32, 1, false, 0.2, ExpectedResult = false)] // dropout on the final state
     [TestCase(32, 1, false, 0.0, ExpectedResult = true)]
     public bool AppliesOnlyToNetworksItComputesExactly(int hidden, int layers, bool bidirectional, double dropout) =>
-        FusedLstmTensors.Applies(new NetworkShape(4, hidden, layers, bidirectional, 3), dropout, allSameLength: true);
-
-    [Test]
-    public void DoesNotApplyToSequencesOfDifferentLengths() =>
-        Assert.That(FusedLstmTensors.Applies(new NetworkShape(4, 32, 1, false, 3), 0, allSameLength: false), Is.False);
+        FusedLstmTensors.Applies(new NetworkShape(4, hidden, layers, bidirectional, 3), dropout);
 
     [Test]
     public void ALabelOutsideTheClassesIsRefused()
@@ -109,6 +112,19 @@ public class FusedLstmKernelTests
         using var model = mlContext.Transforms.LstmClassifier(options).Fit(keyed);
         Assert.That(log, Has.Count.EqualTo(1));
         Assert.That(log[0].Contains("fused AVX-512 LSTM kernel", StringComparison.Ordinal), Is.EqualTo(!dropout), log[0]);
+    }
+
+    [Test]
+    public void RowsOfDifferentLengthsTrainThroughTheKernel()
+    {
+        var mlContext = new MLContext(1);
+        var log = LogCapture.Collect(mlContext, "] Training on ");
+        var data = VariableSequences.Keyer(mlContext).Transform(mlContext.Data.LoadFromEnumerable(VariableSequences.Make(100, 1)));
+        var options = VariableSequences.Options();
+        options.TrainingSamples = 64;
+        using var model = mlContext.Transforms.LstmClassifier(options).Fit(data);
+        Assert.That(log, Has.Count.EqualTo(1));
+        Assert.That(log[0], Does.Contain("fused AVX-512 LSTM kernel"));
     }
 
     [Test]
@@ -313,10 +329,10 @@ public class FusedLstmKernelTests
         public float[] Score { get; set; } = [];
     }
 
-    private static void AssertMatchesLibtorch(NetworkShape shape, int rows, int steps, float[]? classWeights)
+    private static void AssertMatchesLibtorch(NetworkShape shape, int rows, int steps, float[]? classWeights, bool differentLengths = false)
     {
         using var scope = NewDisposeScope();
-        var (batch, labels) = Batch(shape, rows, steps, seed: 5);
+        var (batch, labels) = Batch(shape, rows, steps, seed: 5, differentLengths);
         var weights = classWeights is null ? null : tensor(classWeights);
         using var network = Network(shape);
         var (libtorchLoss, libtorchCorrect) = LstmTrainingLoop.AccumulateGradients(network, batch, labels, weights, rows, measure: true);
@@ -346,12 +362,24 @@ public class FusedLstmKernelTests
         return (loss, correct, network.parameters().Select(p => p.grad!.clone()).ToArray());
     }
 
-    private static (SequenceBatch Batch, Tensor Labels) Batch(NetworkShape shape, int rows, int steps, int seed)
+    /// <summary>
+    /// Random rows of <paramref name="steps"/> steps, or of 1 to that many, zero-padded: the first row at
+    /// full length, and the rows after the kernel's first partition at most two steps short of it, so that
+    /// a partition runs fewer steps than its batch.
+    /// </summary>
+    private static (SequenceBatch Batch, Tensor Labels) Batch(NetworkShape shape, int rows, int steps, int seed, bool differentLengths = false)
     {
         using var generator = new Generator((ulong)seed);
         var values = randn(new long[] { rows, steps, shape.InputSize }, generator: generator);
         var labels = randint(0, shape.ClassCount, new long[] { rows }, generator: generator);
-        return (new SequenceBatch(values, null), labels);
+        if (!differentLengths)
+            return (new SequenceBatch(values, null), labels);
+        var random = new Random(seed);
+        var lengths = Enumerable.Range(0, rows)
+            .Select(r => r == 0 ? steps : (long)random.Next(1, (r < FusedLstmKernel.PartitionRows ? steps : steps - 2) + 1)).ToArray();
+        for (int r = 0; r < rows; r++)
+            values[r].narrow(0, lengths[r], steps - lengths[r]).zero_();
+        return (new SequenceBatch(values, lengths), labels);
     }
 
     private static LstmClassifierNetwork Network(NetworkShape shape)

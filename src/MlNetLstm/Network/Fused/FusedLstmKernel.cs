@@ -352,18 +352,25 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
 
     /// <summary>
     /// Writes into <paramref name="gradients"/> the gradients of Σ_r rowWeights[r] · CE(row r) for the
-    /// batch <paramref name="values"/> ([rows, steps, inputs]); returns that loss and the rows whose
-    /// largest logit is their label. Weights of 1/rows give the mean cross-entropy.
+    /// batch <paramref name="values"/> ([rows, steps, inputs], each row zero-padded after its length in
+    /// <paramref name="lengths"/>, or all <paramref name="steps"/> long when empty); returns that loss and
+    /// the rows whose largest logit is their label. Weights of 1/rows give the mean cross-entropy.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public (double Loss, long Correct) Train(in Parameters weights, ReadOnlySpan<float> values, int rows, int steps,
-        ReadOnlySpan<long> labels, ReadOnlySpan<float> rowWeights, in Parameters gradients)
+        ReadOnlySpan<long> lengths, ReadOnlySpan<long> labels, ReadOnlySpan<float> rowWeights, in Parameters gradients)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         if (recurrentWeights == null)
             throw new InvalidOperationException("A kernel made for scoring does not train.");
-        if (rows < 1 || steps < 1 || values.Length != (long)rows * steps * inputs || labels.Length != rows || rowWeights.Length != rows)
+        if (rows < 1 || steps < 1 || values.Length != (long)rows * steps * inputs || labels.Length != rows || rowWeights.Length != rows
+            || (lengths.Length != 0 && lengths.Length != rows))
             throw new ArgumentException($"A batch of {rows} rows × {steps} steps × {inputs} inputs was expected.", nameof(values));
+        foreach (long length in lengths)
+        {
+            if (length < 1 || length > steps)
+                throw new ArgumentOutOfRangeException(nameof(lengths), $"A row of {length} steps in a batch of {steps} steps.");
+        }
         foreach (long label in labels)
         {
             if (label < 0 || label >= classes)
@@ -375,15 +382,25 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
             partials.Add(new PartitionGradients(this));
         EnsureWorkspaces();
         fixed (float* x = values, scale = rowWeights)
-        fixed (long* y = labels)
+        fixed (long* y = labels, length = lengths)
         {
             float* xs = x, scales = scale;
-            long* ys = y;
+            long* ys = y, ls = length;
             workers.Run(partitions, (partition, thread) =>
             {
                 int first = partition * PartitionRows;
                 int count = Math.Min(PartitionRows, rows - first);
-                WorkspaceFor(thread, steps).Train(xs + (long)first * steps * inputs, ys + first, scales + first, count, steps, partials[partition]);
+                long* partitionLengths = ls == null ? null : ls + first;
+                // A partition runs to its longest row's end only.
+                int partitionSteps = steps;
+                if (partitionLengths != null)
+                {
+                    partitionSteps = 1;
+                    for (int r = 0; r < count; r++)
+                        partitionSteps = Math.Max(partitionSteps, (int)partitionLengths[r]);
+                }
+                WorkspaceFor(thread, partitionSteps).Train(xs + (long)first * steps * inputs, steps, partitionLengths, ys + first, scales + first,
+                    count, partitionSteps, partials[partition]);
             });
         }
         // Partial sums in partition order: the same bits whichever threads ran them.
@@ -520,6 +537,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
         private readonly float* hiddenGradient = Allocate((long)Rows * kernel.hidden);
         private readonly float* cellGradient = Allocate((long)Rows * kernel.hidden);
         private readonly float* logits = Allocate((long)Rows * kernel.classes);
+        private readonly float* finalHiddenGradient = Allocate((long)Rows * kernel.hidden); // dh at each row's own last step
         private int steps;
         private float* z;          // [(steps + 1) × Rows × rowWidth]: step t holds [x_t | 1 | 0… | h_{t−1}]
         private float* activations; // [steps × Rows × gates]: i, f, g, o; overwritten by dGates in backward
@@ -539,15 +557,20 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
             steps = wanted;
         }
 
+        /// <summary>
+        /// Forward and backward of <paramref name="count"/> rows of <paramref name="x"/> ([count, stride,
+        /// inputs]) over <paramref name="stepCount"/> steps; row r ends at step lengths[r] (all at
+        /// <paramref name="stepCount"/> when <paramref name="lengths"/> is null).
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Train(float* x, long* labels, float* rowWeights, int count, int stepCount, PartitionGradients result)
+        public void Train(float* x, int stride, long* lengths, long* labels, float* rowWeights, int count, int stepCount, PartitionGradients result)
         {
             var k = kernel;
             int rows = Gemm.RowsPadded(count);
             int h = k.hidden, g = k.gates, width = k.rowWidth;
             long zStep = (long)rows * width, aStep = (long)rows * g, cStep = (long)rows * h;
             for (int t = 0; t < stepCount; t++)
-                k.LoadStep(z + t * zStep, x, count, rows, stepCount, t);
+                k.LoadStep(z + t * zStep, x, count, rows, stride, t);
             k.ClearHidden(z, rows);
             for (int t = 0; t < stepCount; t++)
             {
@@ -555,7 +578,20 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
                 Gemm.MulRowA(rows, g, width, z + t * zStep, width, k.forwardWeights, a, g, false, k.ZeroColumnsOfStep(t));
                 k.Cell(rows, z + (t + 1) * zStep, a, cells + t * cStep, t == 0 ? null : cells + (t - 1) * cStep, cellTanh + t * cStep);
             }
-            Head(z + stepCount * zStep + k.inputWidth, labels, rowWeights, count, rows, result);
+            Head(lengths, stepCount, labels, rowWeights, count, rows, result);
+            // A shorter row's loss does not depend on its later steps: its dh and dc are zero there (and stay
+            // exactly zero through them), and its dh from the loss enters at its own last step.
+            bool shorterRows = false;
+            for (int r = 0; lengths != null && r < count; r++)
+            {
+                if (lengths[r] < stepCount)
+                {
+                    shorterRows = true;
+                    var dh = new Span<float>(hiddenGradient + (long)r * h, h);
+                    dh.CopyTo(new Span<float>(finalHiddenGradient + (long)r * h, h));
+                    dh.Clear();
+                }
+            }
 
             // Backward through time; dGates_t overwrite step t's activations.
             new Span<float>(cellGradient, rows * h).Clear();
@@ -563,6 +599,11 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
             for (int t = stepCount - 1; t >= 0; t--)
             {
                 float* a = activations + t * aStep;
+                for (int r = 0; shorterRows && t + 1 < stepCount && r < count; r++)
+                {
+                    if (lengths[r] == t + 1)
+                        new ReadOnlySpan<float>(finalHiddenGradient + (long)r * h, h).CopyTo(new Span<float>(hiddenGradient + (long)r * h, h));
+                }
                 CellBackward(rows, a, cellTanh + t * cStep, t == 0 ? null : cells + (t - 1) * cStep);
                 if (t > 0)
                     Gemm.MulRowA(rows, h, g, a, g, k.recurrentWeights, hiddenGradient, h, false);
@@ -576,11 +617,11 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
         }
 
         /// <summary>
-        /// Logits of the final hidden state, the weighted cross-entropy, and its gradients: dlogits =
-        /// weight · (softmax − one-hot), into the output layer's gradients and dh_T.
+        /// Logits of each row's final hidden state, the weighted cross-entropy, and its gradients: dlogits =
+        /// weight · (softmax − one-hot), into the output layer's gradients and the dh of that state.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Head(float* finalHidden, long* labels, float* rowWeights, int count, int rows, PartitionGradients result)
+        private void Head(long* lengths, int stepCount, long* labels, float* rowWeights, int count, int rows, PartitionGradients result)
         {
             int h = kernel.hidden, c = kernel.classes, width = kernel.rowWidth;
             new Span<float>(result.OutputWeights, c * h).Clear();
@@ -590,7 +631,8 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
             long correct = 0;
             for (int r = 0; r < count; r++)
             {
-                float* hr = finalHidden + (long)r * width;
+                // A row's final state is its h after its own last step, which sits in the Z of the step after.
+                float* hr = z + (lengths == null ? stepCount : lengths[r]) * ((long)rows * width) + (long)r * width + kernel.inputWidth;
                 float* logit = logits + (long)r * c;
                 float max = float.NegativeInfinity;
                 int predicted = 0;
@@ -684,6 +726,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
             NativeMemory.AlignedFree(hiddenGradient);
             NativeMemory.AlignedFree(cellGradient);
             NativeMemory.AlignedFree(logits);
+            NativeMemory.AlignedFree(finalHiddenGradient);
         }
     }
 }

@@ -10,12 +10,8 @@ namespace MlNetLstm.Network.Fused;
 /// </summary>
 internal static class FusedLstmTensors
 {
-    /// <summary>
-    /// Whether a fit trains through the kernel: a network it supports, no dropout (the kernel has none)
-    /// and sequences of one length (each batch then has one shape, never packed).
-    /// </summary>
-    public static bool Applies(NetworkShape shape, double dropout, bool allSameLength) =>
-        FusedLstmKernel.Supports(shape) && dropout == 0 && allSameLength;
+    /// <summary>Whether a fit trains through the kernel: a network it supports, and no dropout (the kernel has none).</summary>
+    public static bool Applies(NetworkShape shape, double dropout) => FusedLstmKernel.Supports(shape) && dropout == 0;
 
     /// <summary>
     /// Sets the network's gradients to those of the batch's mean cross-entropy (weighted by class when
@@ -25,15 +21,13 @@ internal static class FusedLstmTensors
     public static (double Loss, long Correct) SetGradients(
         FusedLstmKernel kernel, LstmClassifierNetwork network, SequenceBatch batch, Tensor labels, Tensor? classWeights)
     {
-        if (batch.Lengths is not null)
-            throw new ArgumentException("The fused kernel trains batches of one length only.", nameof(batch));
         using var scope = NewDisposeScope();
         var order = ParametersOf(network);
         var gradients = order.Select(GradientOf).ToArray();
         var values = batch.Values.contiguous();
         var labelValues = labels.contiguous().LongSpan();
         var rowWeights = RowWeights(labelValues, classWeights);
-        return kernel.Train(Spans(order), values.FloatSpan(), batch.Rows, (int)values.shape[1], labelValues, rowWeights, Spans(gradients));
+        return kernel.Train(Spans(order), values.FloatSpan(), batch.Rows, (int)values.shape[1], batch.Lengths, labelValues, rowWeights, Spans(gradients));
     }
 
     /// <summary>Logits [rows, classes] of a batch, from a kernel made by <see cref="FusedLstmKernel.ForScoring"/>.</summary>
