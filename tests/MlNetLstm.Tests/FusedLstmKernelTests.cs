@@ -67,6 +67,49 @@ public class FusedLstmKernelTests
     public bool AppliesOnlyToNetworksItComputesExactly(int hidden, int layers, bool bidirectional, double dropout) =>
         FusedLstmTensors.Applies(new NetworkShape(4, hidden, layers, bidirectional, 3), dropout);
 
+    [TestCase(10, 25)] // zeros between other columns
+    [TestCase(10, 40)] // zeros to the end, as h_{−1} at step 0
+    public unsafe void AProductThatSkipsZeroColumnsGivesTheSameValues(int from, int to)
+    {
+        const int m = 16, k = 40, n = 80; // two panels of columns: 48 and 32 wide
+        var random = new Random(4);
+        var a = new float[m * k];
+        var b = new float[k * n];
+        for (int i = 0; i < a.Length; i++)
+            a[i] = i % k >= from && i % k < to ? 0f : (float)(random.NextDouble() * 2 - 1);
+        for (int i = 0; i < b.Length; i++)
+            b[i] = (float)(random.NextDouble() * 2 - 1);
+        var packed = new float[k * n];
+        var all = new float[m * n];
+        var skipping = new float[m * n];
+        fixed (float* pa = a, pb = b, pp = packed, pAll = all, pSkipping = skipping)
+        {
+            Gemm.PackPanels(pb, n, 1, k, n, pp);
+            Gemm.MulRowA(m, n, k, pa, k, pp, pAll, n, accumulate: false);
+            Gemm.MulRowA(m, n, k, pa, k, pp, pSkipping, n, accumulate: false, new ZeroColumns(from, to));
+        }
+        // Equal as floats: the same bits, but for the sign of a zero.
+        Assert.That(skipping, Is.EqualTo(all));
+        Assert.That(all.Count(v => v != 0), Is.GreaterThan(m * n / 2), "the products are not all zero");
+    }
+
+    [Test]
+    public void RowLengthsOutsideTheBatchAreRefused()
+    {
+        var shape = new NetworkShape(InputSize: 2, HiddenSize: 16, NumberOfLayers: 1, Bidirectional: false, ClassCount: 3);
+        using var scope = NewDisposeScope();
+        var (batch, labels) = Batch(shape, rows: 8, steps: 3, seed: 1);
+        using var network = Network(shape);
+        using var kernel = new FusedLstmKernel(shape, threads: 1);
+        long[] Lengths(long last) => [3, 3, 3, 3, 3, 3, 3, last];
+        Assert.That(() => FusedLstmTensors.SetGradients(kernel, network, batch with { Lengths = Lengths(0) }, labels, null),
+            Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("A row of 0 steps in a batch of 3 steps"));
+        Assert.That(() => FusedLstmTensors.SetGradients(kernel, network, batch with { Lengths = Lengths(4) }, labels, null),
+            Throws.TypeOf<ArgumentOutOfRangeException>().With.Message.Contains("A row of 4 steps"));
+        Assert.That(() => FusedLstmTensors.SetGradients(kernel, network, batch with { Lengths = [3, 3] }, labels, null),
+            Throws.ArgumentException.With.Property("ParamName").EqualTo("lengths").And.Message.Contains("2 lengths for a batch of 8 rows"));
+    }
+
     [Test]
     public void ALabelOutsideTheClassesIsRefused()
     {
@@ -288,7 +331,7 @@ public class FusedLstmKernelTests
     }
 
     [Test]
-    public void OneKernelServesBatchesOfGrowingSizeAndLengthOnChangingThreads()
+    public void OneKernelServesBatchesOfGrowingSizeAndLengthOnChangingThreads([Values] bool differentLengths)
     {
         var shape = new NetworkShape(InputSize: 4, HiddenSize: 16, NumberOfLayers: 1, Bidirectional: false, ClassCount: 3);
         using var scope = NewDisposeScope();
@@ -296,7 +339,7 @@ public class FusedLstmKernelTests
         using var kernel = new FusedLstmKernel(shape, threads: 1);
         foreach (var (rows, steps, threads) in new[] { (20, 3, 1), (100, 7, 2), (40, 5, 3), (130, 9, 2) })
         {
-            var (batch, labels) = Batch(shape, rows, steps, seed: rows);
+            var (batch, labels) = Batch(shape, rows, steps, seed: rows, differentLengths);
             kernel.Threads = threads;
             var (loss, _) = FusedLstmTensors.SetGradients(kernel, network, batch, labels, null);
             var reused = network.parameters().Select(p => p.grad!.clone()).ToArray();

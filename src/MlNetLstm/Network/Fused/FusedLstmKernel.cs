@@ -132,14 +132,9 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
     public void Score(ReadOnlySpan<float> values, int rows, int steps, ReadOnlySpan<long> lengths, Span<float> logits)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        if (rows < 1 || steps < 1 || values.Length != (long)rows * steps * inputs || logits.Length != (long)rows * classes
-            || (lengths.Length != 0 && lengths.Length != rows))
+        if (rows < 1 || steps < 1 || values.Length != (long)rows * steps * inputs || logits.Length != (long)rows * classes)
             throw new ArgumentException($"A batch of {rows} rows × {steps} steps × {inputs} inputs was expected.", nameof(values));
-        foreach (long length in lengths)
-        {
-            if (length < 1 || length > steps)
-                throw new ArgumentOutOfRangeException(nameof(lengths), $"A row of {length} steps in a batch of {steps} steps.");
-        }
+        CheckLengths(lengths, rows, steps);
         int blockRows = Math.Min(ScoringRows, Gemm.RowsPadded(rows));
         // Every value of these buffers that a block reads, it has written first.
         if (!spareScoringBuffers.TryPop(out var buffers))
@@ -186,6 +181,18 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
                 spareScoringBuffers.Push(buffers);
             else
                 buffers.Dispose();
+        }
+    }
+
+    /// <summary>Row lengths are one per row, each 1 to <paramref name="steps"/>, or none (every row full length).</summary>
+    private static void CheckLengths(ReadOnlySpan<long> lengths, int rows, int steps)
+    {
+        if (lengths.Length != 0 && lengths.Length != rows)
+            throw new ArgumentException($"{lengths.Length} lengths for a batch of {rows} rows.", nameof(lengths));
+        foreach (long length in lengths)
+        {
+            if (length < 1 || length > steps)
+                throw new ArgumentOutOfRangeException(nameof(lengths), $"A row of {length} steps in a batch of {steps} steps.");
         }
     }
 
@@ -259,8 +266,9 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
     }
 
     /// <summary>
-    /// The columns of step t's Z that hold zeros: the padding after x_t's 1, and at step 0 h_{−1} too. The
-    /// gates' sums skip them; only a sum of exactly zero can differ, in its sign, which no nonlinearity sees.
+    /// The columns of step t's Z that are zero: the padding after x_t's 1, and at step 0 h_{−1} too. The
+    /// gates' sums skip them (scoring leaves step 0's h_{−1} unwritten); with finite weights only a sum of
+    /// exactly zero can differ, in its sign, which no nonlinearity sees.
     /// </summary>
     private ZeroColumns ZeroColumnsOfStep(int t) => new(inputs + 1, t == 0 ? rowWidth : inputWidth);
 
@@ -363,14 +371,9 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
         ObjectDisposedException.ThrowIf(disposed, this);
         if (recurrentWeights == null)
             throw new InvalidOperationException("A kernel made for scoring does not train.");
-        if (rows < 1 || steps < 1 || values.Length != (long)rows * steps * inputs || labels.Length != rows || rowWeights.Length != rows
-            || (lengths.Length != 0 && lengths.Length != rows))
+        if (rows < 1 || steps < 1 || values.Length != (long)rows * steps * inputs || labels.Length != rows || rowWeights.Length != rows)
             throw new ArgumentException($"A batch of {rows} rows × {steps} steps × {inputs} inputs was expected.", nameof(values));
-        foreach (long length in lengths)
-        {
-            if (length < 1 || length > steps)
-                throw new ArgumentOutOfRangeException(nameof(lengths), $"A row of {length} steps in a batch of {steps} steps.");
-        }
+        CheckLengths(lengths, rows, steps);
         foreach (long label in labels)
         {
             if (label < 0 || label >= classes)
@@ -399,7 +402,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
                     for (int r = 0; r < count; r++)
                         partitionSteps = Math.Max(partitionSteps, (int)partitionLengths[r]);
                 }
-                WorkspaceFor(thread, partitionSteps).Train(xs + (long)first * steps * inputs, steps, partitionLengths, ys + first, scales + first,
+                WorkspaceFor(thread, count, partitionSteps).Train(xs + (long)first * steps * inputs, steps, partitionLengths, ys + first, scales + first,
                     count, partitionSteps, partials[partition]);
             });
         }
@@ -425,11 +428,11 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
             workspaces.Add(new Workspace(this));
     }
 
-    private Workspace WorkspaceFor(int thread, int steps)
+    private Workspace WorkspaceFor(int thread, int rows, int steps)
     {
         var workspace = workspaces[thread];
         // Each thread sizes only its own workspace.
-        workspace.EnsureSteps(steps);
+        workspace.Ensure(Gemm.RowsPadded(rows), steps);
         return workspace;
     }
 
@@ -538,23 +541,25 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
         private readonly float* cellGradient = Allocate((long)Rows * kernel.hidden);
         private readonly float* logits = Allocate((long)Rows * kernel.classes);
         private readonly float* finalHiddenGradient = Allocate((long)Rows * kernel.hidden); // dh at each row's own last step
-        private int steps;
-        private float* z;          // [(steps + 1) × Rows × rowWidth]: step t holds [x_t | 1 | 0… | h_{t−1}]
-        private float* activations; // [steps × Rows × gates]: i, f, g, o; overwritten by dGates in backward
-        private float* cells;      // [steps × Rows × hidden]: c_t
-        private float* cellTanh;   // [steps × Rows × hidden]: tanh(c_t)
+        private long rowSteps;     // (steps + 1) × rows that each buffer below has room for
+        private float* z;          // [(steps + 1) × rows × rowWidth]: step t holds [x_t | 1 | 0… | h_{t−1}]
+        private float* activations; // [steps × rows × gates]: i, f, g, o; overwritten by dGates in backward
+        private float* cells;      // [steps × rows × hidden]: c_t
+        private float* cellTanh;   // [steps × rows × hidden]: tanh(c_t)
 
-        public void EnsureSteps(int wanted)
+        /// <summary>Room for a partition of <paramref name="rows"/> rows (a multiple of 8) over <paramref name="steps"/> steps.</summary>
+        public void Ensure(int rows, int steps)
         {
-            if (wanted <= steps)
+            long wanted = (long)(steps + 1) * rows;
+            if (wanted <= rowSteps)
                 return;
             // Nothing points at freed memory if an allocation fails: the old buffers go first, then each new one is set as made.
             FreeSteps();
-            z = Allocate((long)(wanted + 1) * Rows * kernel.rowWidth);
-            activations = Allocate((long)wanted * Rows * kernel.gates);
-            cells = Allocate((long)wanted * Rows * kernel.hidden);
-            cellTanh = Allocate((long)wanted * Rows * kernel.hidden);
-            steps = wanted;
+            z = Allocate(wanted * kernel.rowWidth);
+            activations = Allocate(wanted * kernel.gates);
+            cells = Allocate(wanted * kernel.hidden);
+            cellTanh = Allocate(wanted * kernel.hidden);
+            rowSteps = wanted;
         }
 
         /// <summary>
@@ -571,6 +576,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
             long zStep = (long)rows * width, aStep = (long)rows * g, cStep = (long)rows * h;
             for (int t = 0; t < stepCount; t++)
                 k.LoadStep(z + t * zStep, x, count, rows, stride, t);
+            // The forward product skips h_{−1}, but the weight gradients read it.
             k.ClearHidden(z, rows);
             for (int t = 0; t < stepCount; t++)
             {
@@ -717,7 +723,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
             NativeMemory.AlignedFree(cells);
             NativeMemory.AlignedFree(cellTanh);
             z = activations = cells = cellTanh = null;
-            steps = 0;
+            rowSteps = 0;
         }
 
         public void Dispose()

@@ -32,9 +32,9 @@ internal static unsafe partial class Gemm
         MulRowA(m, n, k, a, lda, bPacked, c, ldc, accumulate, new ZeroColumns(k, k));
 
     /// <summary>
-    /// <see cref="MulRowA(int, int, int, float*, nint, float*, float*, nint, bool)"/> where A's columns
-    /// <paramref name="zero"/> hold zeros in every row: their products are skipped, and each sum still
-    /// runs over the other columns in order.
+    /// <see cref="MulRowA(int, int, int, float*, nint, float*, float*, nint, bool)"/> with A's columns
+    /// <paramref name="zero"/> taken as zero in every row: they are not read, their products are skipped,
+    /// and each sum still runs over the other columns in order.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MulRowA(int m, int n, int k, float* a, nint lda, float* bPacked, float* c, nint ldc, bool accumulate, ZeroColumns zero)

@@ -20,8 +20,8 @@ internal struct RowsOfA : IALayout { public static nint RowStride(nint lda) => l
 internal struct ColumnsOfA : IALayout { public static nint RowStride(nint lda) => 1; public static nint StepStride(nint lda) => lda; }
 
 /// <summary>
-/// Columns [From, To) of A, known to be zero, whose products a product skips. Adding a zero product
-/// changes a sum only when the sum is zero, and then only its sign.
+/// Columns [From, To) of A that a product treats as zero: it never reads them. Where they do hold zeros
+/// and B is finite, skipping their products changes a sum only when the sum is zero, and then only its sign.
 /// </summary>
 internal readonly record struct ZeroColumns(int From, int To);
 
