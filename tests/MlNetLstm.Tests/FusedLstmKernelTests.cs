@@ -84,7 +84,7 @@ public class FusedLstmKernelTests
         var skipping = new float[m * n];
         fixed (float* pa = a, pb = b, pp = packed, pAll = all, pSkipping = skipping)
         {
-            Gemm.PackPanels(pb, n, 1, k, n, pp);
+            Gemm.PackPanels(pb, n, k, n, pp);
             Gemm.MulRowA(m, n, k, pa, k, pp, pAll, n, accumulate: false);
             Gemm.MulRowA(m, n, k, pa, k, pp, pSkipping, n, accumulate: false, new ZeroColumns(from, to));
         }
@@ -425,11 +425,20 @@ public class FusedLstmKernelTests
         return (new SequenceBatch(values, lengths), labels);
     }
 
+    /// <summary>A network as training starts it, but with both LSTM biases random (training starts b_hh at zero), so each counts.</summary>
     private static LstmClassifierNetwork Network(NetworkShape shape)
     {
         var network = new LstmClassifierNetwork(shape);
         using var generator = new Generator(3);
         network.InitializeWeights(generator, forgetBias: 1.0);
+        using (no_grad())
+        {
+            foreach (var (name, parameter) in network.named_parameters())
+            {
+                if (name.Contains("bias_"))
+                    parameter.add_(randn(parameter.shape, generator: generator) * 0.1);
+            }
+        }
         return network;
     }
 }

@@ -445,26 +445,20 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
             throw new ArgumentException("The parameters do not have the network's shape.", nameof(weights));
         fixed (float* wIh = weights.InputWeights, wHh = weights.RecurrentWeights, bIh = weights.InputBias, bHh = weights.RecurrentBias)
         {
-            // The forward product's B(k, n) is row n of [W_ih | b_ih + b_hh | 0… | W_hh]: each source row is
-            // read contiguously and scattered down its panel column.
-            for (int n = 0; n < gates; n++)
+            // The forward product's B(k, n) is row n of [W_ih | b_ih + b_hh | 0… | W_hh]: each panel of
+            // columns n is its gate rows transposed.
+            for (int panel = 0; panel < gates; panel += Gemm.NR)
             {
-                int panel = n / Gemm.NR * Gemm.NR;
                 int width = Math.Min(Gemm.NR, gates - panel);
-                float* column = forwardWeights + (long)panel * rowWidth + (n - panel);
-                float* source = wIh + (long)n * inputs;
-                for (int k = 0; k < inputs; k++)
-                    column[k * width] = source[k];
-                column[inputs * width] = bIh[n] + bHh[n];
-                for (int k = inputs + 1; k < inputWidth; k++)
-                    column[k * width] = 0f;
-                column += inputWidth * width;
-                source = wHh + (long)n * hidden;
-                for (int k = 0; k < hidden; k++)
-                    column[k * width] = source[k];
+                float* block = forwardWeights + (long)panel * rowWidth;
+                Gemm.Transpose(wIh + (long)panel * inputs, width, inputs, inputs, block, width);
+                for (int j = 0; j < width; j++)
+                    block[inputs * width + j] = bIh[panel + j] + bHh[panel + j];
+                new Span<float>(block + (long)(inputs + 1) * width, (inputWidth - inputs - 1) * width).Clear();
+                Gemm.Transpose(wHh + (long)panel * hidden, width, hidden, hidden, block + (long)inputWidth * width, width);
             }
             if (recurrentWeights != null)
-                Gemm.PackPanels(wHh, hidden, 1, gates, hidden, recurrentWeights);
+                Gemm.PackPanels(wHh, hidden, gates, hidden, recurrentWeights);
         }
         weights.OutputWeights.CopyTo(new Span<float>(outputWeights, classes * hidden));
         weights.OutputBias.CopyTo(new Span<float>(outputBias, classes));
@@ -475,13 +469,13 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
     {
         // Z's column k of gate row g is at k · gates + g.
         float* weights = total.Weights;
-        for (int g = 0; g < gates; g++)
+        fixed (float* wIh = gradients.InputWeights, wHh = gradients.RecurrentWeights, bIh = gradients.InputBias, bHh = gradients.RecurrentBias)
         {
-            for (int k = 0; k < inputs; k++)
-                gradients.InputWeights[g * inputs + k] = weights[(long)k * gates + g];
-            gradients.InputBias[g] = gradients.RecurrentBias[g] = weights[(long)inputs * gates + g];
-            for (int k = 0; k < hidden; k++)
-                gradients.RecurrentWeights[g * hidden + k] = weights[(long)(inputWidth + k) * gates + g];
+            Gemm.Transpose(weights, inputs, gates, gates, wIh, inputs);
+            float* bias = weights + (long)inputs * gates;
+            for (int g = 0; g < gates; g++)
+                bIh[g] = bHh[g] = bias[g];
+            Gemm.Transpose(weights + (long)inputWidth * gates, hidden, gates, gates, wHh, hidden);
         }
         new ReadOnlySpan<float>(total.OutputWeights, classes * hidden).CopyTo(gradients.OutputWeights);
         new ReadOnlySpan<float>(total.OutputBias, classes).CopyTo(gradients.OutputBias);
