@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MlNetLstm.MlNetInternals;
@@ -87,7 +88,7 @@ public sealed class LstmClassifierEstimator : IEstimator<LstmClassifierTransform
         var validation = heldOut ?? validationSet?.AllRows();
 
         (LstmClassifierNetwork Network, LstmTrainingSummary Summary) trained;
-        if (options.FusedKernel && FusedLstmTensors.Applies(shape, options.Dropout))
+        if (options.FusedKernel && FusedLstmTensors.Applies(shape, options.Dropout) && FusedFits(host, shape, train))
         {
             // The kernel's threads do the training; libtorch only takes the optimiser's small steps, on one.
             int threads = TorchRuntime.FusedTrainingThreads(options.NumberOfThreads, options.BatchSize);
@@ -113,6 +114,23 @@ public sealed class LstmClassifierEstimator : IEstimator<LstmClassifierTransform
         // New models score with the fused kernel when it computes their network, wherever they were trained.
         var scoring = ScoringKernelFor(shape);
         return new LstmClassifierTransformer(new LstmModel(columns, sequenceShape, shape, labelValues, network, summary) { Scoring = scoring });
+    }
+
+    /// <summary>
+    /// Whether the fused kernel's workspaces fit the training rows: always for rows of one length; for rows
+    /// of different lengths while they stay within the limit, else the log says why packed sequences train.
+    /// </summary>
+    private bool FusedFits(HostChannel host, NetworkShape shape, TrainingRows train)
+    {
+        if (train.AllSameLength)
+            return true;
+        int threads = TorchRuntime.FusedTrainingThreads(options.NumberOfThreads, options.BatchSize);
+        long longest = Enumerable.Range(0, train.Count).Max(train.StepsAt);
+        if (FusedLstmTensors.FitsRowsOfDifferentLengths(shape, longest, threads, options.FusedWorkspaceLimit))
+            return true;
+        host.Info(string.Create(CultureInfo.InvariantCulture,
+            $"Rows of different lengths, up to {longest:N0} steps, would need {threads * FusedLstmKernel.WorkspaceBytes(shape, longest) / 1048576.0:N1} MB of the fused kernel's workspace (at most {options.FusedWorkspaceLimit / 1048576.0:N1} MB): training on packed sequences instead."));
+        return false;
     }
 
     private ScoringKernel ScoringKernelFor(NetworkShape shape) =>

@@ -174,5 +174,8 @@ public sealed class LstmClassifierOptions
     /// <summary>Tests only: false trains and scores through libtorch even where the fused kernel applies.</summary>
     internal bool FusedKernel { get; set; } = true;
 
+    /// <summary>Tests only: the fused kernel's workspace limit for rows of different lengths.</summary>
+    internal long FusedWorkspaceLimit { get; set; } = Network.Fused.FusedLstmTensors.MaxWorkspaceBytesForRowsOfDifferentLengths;
+
     internal LstmClassifierOptions Clone() => (LstmClassifierOptions)MemberwiseClone();
 }

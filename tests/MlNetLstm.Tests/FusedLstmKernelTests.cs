@@ -171,6 +171,30 @@ public class FusedLstmKernelTests
     }
 
     [Test]
+    public void RowsOfDifferentLengthsTooLongForTheKernelsWorkspaceTrainAsPackedSequences()
+    {
+        // At 16 units a partition needs 16 KB a step: one row of 100 steps asks 1.6 MB, over a limit of 1 MB.
+        var mlContext = new MLContext(1);
+        var log = LogCapture.Collect(mlContext, "] Training on ", "] Rows of different lengths");
+        var rows = VariableSequences.Make(15, 1).Concat(VariableSequences.Make(1, 2, minSteps: 100, maxSteps: 100));
+        var data = VariableSequences.Keyer(mlContext).Transform(mlContext.Data.LoadFromEnumerable(rows));
+        var options = VariableSequences.Options();
+        options.TrainingSamples = 16;
+        options.FusedWorkspaceLimit = 1 << 20;
+        using var model = mlContext.Transforms.LstmClassifier(options).Fit(data);
+        Assert.That(log, Has.Count.EqualTo(2), string.Join("\n", log));
+        Assert.That(log[0], Does.Contain("up to 100 steps").And.Contain("would need 1.6 MB").And.Contain("at most 1.0 MB"));
+        Assert.That(log[1], Does.Contain("libtorch thread"));
+
+        // The default limit: 1 GiB, for every thread's workspace together.
+        var shape = new NetworkShape(InputSize: 2, HiddenSize: 512, NumberOfLayers: 1, Bidirectional: false, ClassCount: 3);
+        Assert.That(FusedLstmKernel.WorkspaceBytes(shape, 2_000), Is.EqualTo(2_001L * 32 * 4 * (16 + 512 + 4 * 512 + 2 * 512)));
+        Assert.That(FusedLstmTensors.FitsRowsOfDifferentLengths(shape, 2_300, threads: 1), Is.True);
+        Assert.That(FusedLstmTensors.FitsRowsOfDifferentLengths(shape, 2_400, threads: 1), Is.False);
+        Assert.That(FusedLstmTensors.FitsRowsOfDifferentLengths(shape, 2_000, threads: 2), Is.False, "every thread has a workspace");
+    }
+
+    [Test]
     public void TheKernelTrainsOnOneThreadPerCoreWithoutATimedChoice()
     {
         if (!FusedLstmKernel.IsSupported || Environment.ProcessorCount < 2)

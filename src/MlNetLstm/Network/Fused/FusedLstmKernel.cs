@@ -232,6 +232,14 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
     /// <summary>Partitions a batch of <paramref name="rows"/> rows is cut into.</summary>
     public static int PartitionsFor(int rows) => (rows + PartitionRows - 1) / PartitionRows;
 
+    /// <summary>Bytes of one training thread's workspace for partitions of up to <paramref name="steps"/> steps.</summary>
+    public static long WorkspaceBytes(NetworkShape shape, long steps)
+    {
+        long inputWidth = (shape.InputSize + 1 + 15) / 16 * 16, hidden = shape.HiddenSize;
+        // Z, activations, c and tanh(c) per row and step (see Workspace.Ensure).
+        return (steps + 1) * PartitionRows * sizeof(float) * (inputWidth + hidden + 4 * hidden + 2 * hidden);
+    }
+
     /// <summary>The output layer's logit <paramref name="k"/> for the final hidden state at <paramref name="h"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private float Logit(int k, float* h) => outputBias[k] + VectorMath.Dot(outputWeights + (long)k * hidden, h, hidden);

@@ -14,6 +14,21 @@ internal static class FusedLstmTensors
     public static bool Applies(NetworkShape shape, double dropout) => FusedLstmKernel.Supports(shape) && dropout == 0;
 
     /// <summary>
+    /// The most the kernel's workspaces may hold when rows have different lengths. Each partition of 32
+    /// rows runs to its longest row, so one long row makes 31 short ones cost as much; packed sequences
+    /// hold only real steps, slower but in less memory.
+    /// </summary>
+    public const long MaxWorkspaceBytesForRowsOfDifferentLengths = 1L << 30;
+
+    /// <summary>
+    /// Whether rows of different lengths, the longest of <paramref name="longestRow"/> steps, train through
+    /// the kernel on <paramref name="threads"/> threads: while their workspaces stay within
+    /// <paramref name="limit"/> bytes.
+    /// </summary>
+    public static bool FitsRowsOfDifferentLengths(NetworkShape shape, long longestRow, int threads, long limit = MaxWorkspaceBytesForRowsOfDifferentLengths) =>
+        threads * FusedLstmKernel.WorkspaceBytes(shape, longestRow) <= limit;
+
+    /// <summary>
     /// Sets the network's gradients to those of the batch's mean cross-entropy (weighted by class when
     /// <paramref name="classWeights"/> is given, as libtorch's <c>cross_entropy</c>); returns the loss and
     /// the rows predicted right.
