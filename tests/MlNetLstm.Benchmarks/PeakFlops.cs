@@ -19,15 +19,16 @@ public static class PeakFlops
 
     private static float sink;
 
-    /// <summary>GFLOP/s of all cores together (a multiply-add counts as two), best of <paramref name="rounds"/> rounds of <paramref name="duration"/>.</summary>
-    public static double MeasureGflops(TimeSpan duration, int rounds)
+    /// <summary>
+    /// GFLOP/s of all cores together (a multiply-add counts as two) in each of <paramref name="rounds"/>
+    /// rounds of <paramref name="duration"/>; the best is the peak, the slowest shows a core the machine
+    /// took away meanwhile. Empty where there is no fused multiply-add to measure with.
+    /// </summary>
+    public static double[] MeasureGflops(TimeSpan duration, int rounds)
     {
         if (!Avx512F.IsSupported && !Fma.IsSupported)
-            return double.NaN; // no fused multiply-add: the peak is not measured
-        double best = 0;
-        for (int round = 0; round < rounds; round++)
-            best = Math.Max(best, AllCores(duration));
-        return best;
+            return [];
+        return Enumerable.Range(0, rounds).Select(_ => AllCores(duration)).ToArray();
     }
 
     /// <summary>The vector instructions used, for the log.</summary>
