@@ -129,7 +129,7 @@ public sealed class LstmClassifierEstimator : IEstimator<LstmClassifierTransform
         if (FusedLstmTensors.FitsRowsOfDifferentLengths(shape, longest, threads, options.FusedWorkspaceLimit))
             return true;
         host.Info(string.Create(CultureInfo.InvariantCulture,
-            $"Rows of different lengths, up to {longest:N0} steps, would need {threads * FusedLstmKernel.WorkspaceBytes(shape, longest) / 1048576.0:N1} MB of the fused kernel's workspace (at most {options.FusedWorkspaceLimit / 1048576.0:N1} MB): training on packed sequences instead."));
+            $"Rows of different lengths, up to {longest:N0} steps, would need {threads * (double)FusedLstmKernel.WorkspaceBytes(shape, longest) / (1 << 20):N1} MiB of the fused kernel's workspace (at most {options.FusedWorkspaceLimit / (double)(1 << 20):N1} MiB): training on packed sequences instead."));
         return false;
     }
 

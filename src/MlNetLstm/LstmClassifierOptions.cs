@@ -151,7 +151,7 @@ public sealed class LstmClassifierOptions
 
     /// <summary>
     /// Threads that train. Where the fused AVX-512 kernel trains (one unidirectional layer of a multiple
-    /// of 16 units, no dropout, a CPU with AVX-512; rows of any lengths), the threads that share each
+    /// of 16 units, no dropout, a CPU with AVX-512; rows of different lengths within a 1 GiB workspace), the threads that share each
     /// batch's 32-row partitions, one per core by default (at most one per partition); libtorch then runs
     /// the optimiser's steps and validation on one thread while Fit trains. Otherwise
     /// libtorch's intra-op threads while <c>Fit</c> trains. libtorch's setting is process-wide: other

@@ -168,12 +168,15 @@ public sealed class BenchmarkSuite(BenchmarkSettings settings, TextWriter log)
         results.RawTrainGflops = results.RawTrainSamplesPerSecond * Flops.TrainPerSample / 1e9;
         results.InferGflops = results.TransformSamplesPerSecond * Flops.ForwardPerSample / 1e9;
         results.BatchInferGflops = results.BatchScoringSamplesPerSecond * Flops.ForwardPerSample / 1e9;
-        var rounds = PeakFlops.MeasureGflops(TimeSpan.FromSeconds(settings.Quick ? 0.1 : 0.5), rounds: settings.Quick ? 3 : 6);
+        double roundSeconds = settings.Quick ? 0.1 : 0.5;
+        var rounds = PeakFlops.MeasureGflops(TimeSpan.FromSeconds(roundSeconds), rounds: settings.Quick ? 3 : 6);
         results.FmaPeakGflops = rounds.Length == 0 ? double.NaN : rounds.Max();
         results.FmaSlowestRoundGflops = rounds.Length == 0 ? double.NaN : rounds.Min();
-        log.WriteLine($"  float32 peak ({PeakFlops.Instructions}, {Environment.ProcessorCount} threads): {results.FmaPeakGflops:F0} GFLOP/s " +
-            $"(rounds of {(settings.Quick ? 0.1 : 0.5)} s: {string.Join(", ", rounds.Select(r => r.ToString("F0")))}); " +
-            $"training at {results.TrainPeakFraction:P0} of it, inference at {results.InferPeakFraction:P0}");
+        log.WriteLine(rounds.Length == 0
+            ? $"  float32 peak: not measured ({PeakFlops.Instructions})"
+            : $"  float32 peak ({PeakFlops.Instructions}, {Environment.ProcessorCount} threads): {results.FmaPeakGflops:F0} GFLOP/s " +
+              $"(rounds of {roundSeconds} s: {string.Join(", ", rounds.Select(r => r.ToString("F0")))}); " +
+              $"training at {results.TrainPeakFraction:P0} of it, inference at {results.InferPeakFraction:P0}");
     }
 
     private void MeasureMemory(MLContext mlContext, BenchmarkData data, LstmClassifierTransformer model, BenchmarkResults results)

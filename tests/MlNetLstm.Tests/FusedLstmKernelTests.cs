@@ -173,7 +173,7 @@ public class FusedLstmKernelTests
     [Test]
     public void RowsOfDifferentLengthsTooLongForTheKernelsWorkspaceTrainAsPackedSequences()
     {
-        // At 16 units a partition needs 16 KB a step: one row of 100 steps asks 1.6 MB, over a limit of 1 MB.
+        // At 16 units a partition needs 16 KiB a step: one row of 100 steps asks 1.6 MiB, over a limit of 1 MiB.
         var mlContext = new MLContext(1);
         var log = LogCapture.Collect(mlContext, "] Training on ", "] Rows of different lengths");
         var rows = VariableSequences.Make(15, 1).Concat(VariableSequences.Make(1, 2, minSteps: 100, maxSteps: 100));
@@ -183,7 +183,7 @@ public class FusedLstmKernelTests
         options.FusedWorkspaceLimit = 1 << 20;
         using var model = mlContext.Transforms.LstmClassifier(options).Fit(data);
         Assert.That(log, Has.Count.EqualTo(2), string.Join("\n", log));
-        Assert.That(log[0], Does.Contain("up to 100 steps").And.Contain("would need 1.6 MB").And.Contain("at most 1.0 MB"));
+        Assert.That(log[0], Does.Contain("up to 100 steps").And.Contain("would need 1.6 MiB").And.Contain("at most 1.0 MiB"));
         Assert.That(log[1], Does.Contain("libtorch thread"));
 
         // The default limit: 1 GiB, for every thread's workspace together.

@@ -26,7 +26,7 @@ internal static class FusedLstmTensors
     /// <paramref name="limit"/> bytes.
     /// </summary>
     public static bool FitsRowsOfDifferentLengths(NetworkShape shape, long longestRow, int threads, long limit = MaxWorkspaceBytesForRowsOfDifferentLengths) =>
-        threads * FusedLstmKernel.WorkspaceBytes(shape, longestRow) <= limit;
+        FusedLstmKernel.WorkspaceBytes(shape, longestRow) <= limit / threads;
 
     /// <summary>
     /// Sets the network's gradients to those of the batch's mean cross-entropy (weighted by class when
