@@ -88,16 +88,16 @@ public sealed class LstmClassifierEstimator : IEstimator<LstmClassifierTransform
         var validation = heldOut ?? validationSet?.AllRows();
 
         (LstmClassifierNetwork Network, LstmTrainingSummary Summary) trained;
-        if (options.FusedKernel && FusedLstmTensors.Applies(shape, options.Dropout) && FusedFits(host, shape, train))
+        int fusedThreads = TorchRuntime.FusedTrainingThreads(options.NumberOfThreads, options.BatchSize);
+        if (options.FusedKernel && FusedLstmTensors.Applies(shape, options.Dropout) && FusedFits(host, shape, train, fusedThreads))
         {
             // The kernel's threads do the training; libtorch only takes the optimiser's small steps, on one.
-            int threads = TorchRuntime.FusedTrainingThreads(options.NumberOfThreads, options.BatchSize);
-            using var kernel = new FusedLstmKernel(shape, threads);
+            using var kernel = new FusedLstmKernel(shape, fusedThreads);
             // No timed choice between all threads and one: a thread slowed by another process claims fewer
             // partitions. All threads measured 6 % faster idle than the choice (its one-thread windows) and
             // as fast beside a busy process. Tests still force the switching, to check it changes no bit.
-            var tuner = options.ThreadTuning is null ? null : TrainingThreadTuner.For(options, threads, count => kernel.Threads = count);
-            host.Info(tuner is null ? $"Training on {threads} thread(s) with the fused AVX-512 LSTM kernel." : $"Training on {tuner.Threads} threads or 1, whichever times faster, with the fused AVX-512 LSTM kernel.");
+            var tuner = options.ThreadTuning is null ? null : TrainingThreadTuner.For(options, fusedThreads, count => kernel.Threads = count);
+            host.Info(tuner is null ? $"Training on {fusedThreads} thread(s) with the fused AVX-512 LSTM kernel." : $"Training on {tuner.Threads} threads or 1, whichever times faster, with the fused AVX-512 LSTM kernel.");
             trained = TorchRuntime.WithThreads(1,
                 () => LstmTrainingLoop.Train(host, options, shape, train, validation, trainingSet.Skipped.Total, seed, tuner, kernel, ScoresFused(shape)));
         }
@@ -118,13 +118,13 @@ public sealed class LstmClassifierEstimator : IEstimator<LstmClassifierTransform
 
     /// <summary>
     /// Whether the fused kernel's workspaces fit the training rows: always for rows of one length; for rows
-    /// of different lengths while they stay within the limit, else the log says why packed sequences train.
+    /// of different lengths while they stay within the limit on <paramref name="threads"/> threads, else the
+    /// log says why packed sequences train.
     /// </summary>
-    private bool FusedFits(HostChannel host, NetworkShape shape, TrainingRows train)
+    private bool FusedFits(HostChannel host, NetworkShape shape, TrainingRows train, int threads)
     {
         if (train.AllSameLength)
             return true;
-        int threads = TorchRuntime.FusedTrainingThreads(options.NumberOfThreads, options.BatchSize);
         long longest = Enumerable.Range(0, train.Count).Max(train.StepsAt);
         if (FusedLstmTensors.FitsRowsOfDifferentLengths(shape, longest, threads, options.FusedWorkspaceLimit))
             return true;

@@ -82,7 +82,7 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
         inputs = shape.InputSize;
         hidden = shape.HiddenSize;
         classes = shape.ClassCount;
-        inputWidth = (inputs + 1 + 15) / 16 * 16;
+        inputWidth = InputWidthOf(inputs);
         rowWidth = inputWidth + hidden;
         gates = 4 * hidden;
         forwardWeights = Allocate((long)rowWidth * gates);
@@ -232,12 +232,15 @@ internal sealed unsafe class FusedLstmKernel : IDisposable
     /// <summary>Partitions a batch of <paramref name="rows"/> rows is cut into.</summary>
     public static int PartitionsFor(int rows) => (rows + PartitionRows - 1) / PartitionRows;
 
+    /// <summary>Columns of Z's input part: x_t, the 1 and zero padding to a multiple of 16.</summary>
+    private static int InputWidthOf(int inputs) => (inputs + 1 + 15) / 16 * 16;
+
     /// <summary>Bytes of one training thread's workspace for partitions of up to <paramref name="steps"/> steps.</summary>
     public static long WorkspaceBytes(NetworkShape shape, long steps)
     {
-        long inputWidth = (shape.InputSize + 1 + 15) / 16 * 16, hidden = shape.HiddenSize;
-        // Z, activations, c and tanh(c) per row and step (see Workspace.Ensure).
-        return (steps + 1) * PartitionRows * sizeof(float) * (inputWidth + hidden + 4 * hidden + 2 * hidden);
+        long rowWidth = InputWidthOf(shape.InputSize) + shape.HiddenSize, gates = 4L * shape.HiddenSize;
+        // Z, activations, c and tanh(c) per row and step, as Workspace.Ensure allocates them.
+        return (steps + 1) * PartitionRows * sizeof(float) * (rowWidth + gates + 2L * shape.HiddenSize);
     }
 
     /// <summary>The output layer's logit <paramref name="k"/> for the final hidden state at <paramref name="h"/>.</summary>
